@@ -1,0 +1,44 @@
+# Two entry points: `make demo` (the main job) and `make test` (everything CI checks).
+# Each creates its virtual environments on first use.
+PYTHON ?= python3
+VENV := .venv
+VENV3 := .venv-ds3
+PY := $(VENV)/bin/python
+PY3 := $(VENV3)/bin/python
+OUT ?= reports
+
+.PHONY: demo test test-main test-ds3 lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev,dask]' 'datasets>=5,<6' 'torch==2.13.0'
+	touch $@
+
+# datasets 3.6 is the last release that runs loading scripts.
+$(VENV3)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV3)
+	$(PY3) -m pip install -q --upgrade pip
+	$(PY3) -m pip install -q -e '.[dev]' 'datasets==3.6.0'
+	touch $@
+
+demo: $(VENV)/.installed
+	$(PY) scripts/compare_splits.py --dataset fashion_mnist --out $(OUT)/no_shift
+	$(PY) scripts/compare_splits.py --dataset fashion_mnist --shift rotate:30 --out $(OUT)/rotate30
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+test-main: $(VENV)/.installed
+	$(PY) -m pytest -m "not loading_script"
+
+test-ds3: $(VENV3)/.installed
+	$(PY3) -m pytest -p no:doctest -o addopts="-ra --strict-markers" -m "loading_script" tests
+
+test: lint test-main test-ds3
+
+bench: $(VENV)/.installed
+	$(PY) scripts/bench_prepare.py
+
+clean:
+	rm -rf $(VENV) $(VENV3) .pytest_cache

@@ -1,0 +1,29 @@
+"""MNIST-family IDX datasets as Hugging Face ``datasets``.
+
+>>> import mnist_hf                                                  # doctest: +SKIP
+>>> ds = mnist_hf.load("fashion_mnist", data_dir="data/fashion")     # doctest: +SKIP
+>>> ds["train"].num_rows                                             # doctest: +SKIP
+60000
+"""
+
+from .api import load, to_numpy
+from .fetch import ChecksumError, MirrorError, MissingFilesError
+from .idx import IDXFormatError, read_idx, write_idx
+from .mnist_hf import DataValidationError, MnistConfig, MnistFamily, split_indices
+from .sources import SPECS
+
+__all__ = [
+    "SPECS",
+    "ChecksumError",
+    "DataValidationError",
+    "IDXFormatError",
+    "MirrorError",
+    "MissingFilesError",
+    "MnistConfig",
+    "MnistFamily",
+    "load",
+    "read_idx",
+    "split_indices",
+    "to_numpy",
+    "write_idx",
+]

@@ -1,0 +1,244 @@
+"""Find the IDX files of a dataset: a local folder, a system copy, or the mirrors.
+
+Every file is checked against its published archive MD5 or, failing that, the SHA-256
+of its decompressed content (the same data circulates recompressed). A download that
+fails either check is deleted from the cache and the next mirror is tried.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import os
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .idx import IDXFormatError, _looks_like_html
+from .sources import DatasetSpec, FileSpec
+
+logger = logging.getLogger(__name__)
+
+_HASH_CHUNK = 1 << 20
+
+
+class MissingFilesError(FileNotFoundError):
+    """A local folder lacks some of a dataset's files."""
+
+
+class ChecksumError(ValueError):
+    """A file is neither the published archive nor a copy of its content."""
+
+
+class MirrorError(ConnectionError):
+    """Every mirror failed for one file; the message lists each mirror and why."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How a file's identity was established."""
+
+    status: str  # "md5", "content-sha256" or "unverified"
+    detail: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "unverified"
+
+
+@dataclass(frozen=True)
+class ResolvedFile:
+    """A file ready to read: where it is, where it came from, and how it was verified."""
+
+    spec: FileSpec
+    path: str
+    origin: str
+    verification: Verification
+
+
+def file_digest(path: str, algorithm: str, *, decompress: bool = False) -> str:
+    """Hex digest of a file's bytes, or of its gzip-decompressed bytes, read in chunks."""
+    h = hashlib.new(algorithm)
+    opener = gzip.open if decompress else open
+    with opener(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_HASH_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def verify_file(path: str, spec: FileSpec) -> Verification:
+    """Check ``path`` against ``spec``'s published MD5, then its content SHA-256."""
+    md5 = file_digest(path, "md5")
+    if md5 == spec.md5:
+        return Verification("md5", f"archive md5 {md5} matches the published one")
+    with open(path, "rb") as f:
+        is_gzip = f.read(2) == b"\x1f\x8b"
+    try:
+        sha = file_digest(path, "sha256", decompress=is_gzip)
+    except (OSError, EOFError, zlib.error) as e:
+        return Verification("unverified", f"md5 {md5} is not the published {spec.md5}, and the gzip data is corrupt ({e})")
+    if spec.content_sha256 and sha == spec.content_sha256:
+        return Verification(
+            "content-sha256",
+            f"archive md5 differs ({md5}), but the decompressed content's sha256 {sha[:16]}... matches "
+            "the recorded one (a recompressed copy)",
+        )
+    expected = f"published md5 {spec.md5}" + (f" or content sha256 {spec.content_sha256[:16]}..." if spec.content_sha256 else "")
+    return Verification("unverified", f"md5 {md5} / content sha256 {sha[:16]}... match neither the {expected}")
+
+
+def find_local(directory: str, spec: FileSpec) -> str | None:
+    for name in spec.local_names:
+        candidate = os.path.join(directory, name)
+        if os.path.isfile(candidate):
+            return candidate
+    return None
+
+
+def resolve_local_dir(directory: str, dataset: DatasetSpec) -> dict[str, ResolvedFile]:
+    """Resolve all files from a user's ``data_dir``; unverified files are used with a warning."""
+    directory = os.path.expanduser(os.fspath(directory))
+    if not os.path.isdir(directory):
+        raise MissingFilesError(f"data_dir {directory!r} is not a directory")
+    found, missing = {}, []
+    for role, spec in dataset.files.items():
+        path = find_local(directory, spec)
+        if path is None:
+            missing.append(" or ".join(spec.local_names[:2]))
+        else:
+            found[role] = path
+    if missing:
+        present = sorted(os.listdir(directory))
+        raise MissingFilesError(
+            f"data_dir {directory!r} lacks {len(missing)} file(s) of {dataset.name}: "
+            + "; ".join(missing)
+            + f". Found there: {', '.join(present) if present else 'nothing'}."
+        )
+    out = {}
+    for role, path in found.items():
+        v = verify_file(path, dataset.files[role])
+        if not v.ok:
+            logger.warning("%s is not the published %s file (%s); using it as given", path, dataset.name, v.detail)
+        out[role] = ResolvedFile(dataset.files[role], path, f"data_dir {directory}", v)
+    return out
+
+
+def resolve_system_dirs(dirs: Sequence[str], dataset: DatasetSpec) -> dict[str, ResolvedFile] | None:
+    """Use a system copy (e.g. Debian's ``dataset-fashion-mnist``) when complete and verified."""
+    for directory in dirs:
+        if not os.path.isdir(directory):
+            continue
+        out = {}
+        for role, spec in dataset.files.items():
+            path = find_local(directory, spec)
+            if path is None:
+                break
+            v = verify_file(path, spec)
+            if not v.ok:
+                logger.warning("ignoring system copy %s: %s", path, v.detail)
+                break
+            out[role] = ResolvedFile(spec, path, f"system copy {directory}", v)
+        else:
+            return out
+    return None
+
+
+def _cache_path(dl_manager: Any, url: str) -> str:
+    # Where datasets' download manager keeps ``url``; lets us drop a rejected download
+    # and notice which mirror is already cached, without touching the network.
+    from datasets import config
+    from datasets.utils.file_utils import hash_url_to_filename
+
+    cache_dir = dl_manager.download_config.cache_dir or config.DOWNLOADED_DATASETS_PATH
+    return os.path.join(os.fspath(cache_dir), hash_url_to_filename(url))
+
+
+def _discard(path: str) -> None:
+    for p in (path, path + ".json", path + ".incomplete", path + ".lock"):
+        try:
+            os.remove(p)
+        except FileNotFoundError:
+            pass
+
+
+def _describe(exc: BaseException) -> str:
+    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status_code", None)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    name = type(exc).__name__
+    if "timeout" in name.lower() or isinstance(exc, TimeoutError):
+        return f"timed out ({name})"
+    if status:
+        return f"HTTP {status}" + (f" ({text[:120]})" if text else "")
+    if isinstance(exc, FileNotFoundError):
+        return f"not found (HTTP 404): {text[:120]}"
+    return f"{name}: {text[:160]}"
+
+
+def download_file(dl_manager: Any, spec: FileSpec, mirrors: Sequence[str]) -> ResolvedFile:
+    """Download one file through ``dl_manager``, falling back along ``mirrors``.
+
+    A mirror already in the download cache is tried first, so a second call makes no
+    request. Raises :class:`MirrorError` listing each mirror's failure.
+    """
+    urls = [m if m.endswith(spec.filename) else m.rstrip("/") + "/" + spec.filename for m in mirrors]
+    urls.sort(key=lambda u: not os.path.exists(_cache_path(dl_manager, u)))  # stable: cached first
+    failures = []
+    for url in urls:
+        try:
+            path = dl_manager.download(url)
+        except Exception as e:  # any HTTP error, timeout or connection failure: next mirror
+            _discard(_cache_path(dl_manager, url))
+            failures.append((url, _describe(e)))
+            logger.warning("mirror failed for %s: %s", url, failures[-1][1])
+            continue
+        with open(path, "rb") as f:
+            head = f.read(512)
+        if _looks_like_html(head):
+            reason = "served an HTML page instead of the file (error page or captive portal)"
+            verification = Verification("unverified", reason)
+        else:
+            verification = verify_file(path, spec)
+            reason = f"checksum mismatch: {verification.detail}"
+        if verification.ok:
+            return ResolvedFile(spec, path, url, verification)
+        _discard(path)
+        failures.append((url, reason))
+        logger.warning("rejected download %s: %s", url, reason)
+    lines = "\n".join(f"  - {url}: {why}" for url, why in failures)
+    raise MirrorError(
+        f"could not get {spec.filename} from any mirror:\n{lines}\n"
+        "To work offline, put the four IDX files (gzip or raw) in a folder and pass "
+        "data_dir=... (CLI: --data-dir); to use another server, pass mirrors=[...] "
+        "(CLI: --mirror URL)."
+    )
+
+
+def resolve_files(
+    dataset: DatasetSpec,
+    *,
+    data_dir: str | None,
+    system_dirs: Sequence[str],
+    mirrors: Sequence[str],
+    dl_manager: Any,
+) -> dict[str, ResolvedFile]:
+    """Resolve every file: explicit ``data_dir``, else a system copy, else the mirrors."""
+    if data_dir:
+        return resolve_local_dir(data_dir, dataset)
+    system = resolve_system_dirs(system_dirs, dataset)
+    if system is not None:
+        return system
+    return {role: download_file(dl_manager, spec, mirrors) for role, spec in dataset.files.items()}
+
+
+def read_checked(resolved: ResolvedFile) -> Any:
+    """Read a resolved file as IDX, converting unexpected failures into ``IDXFormatError``."""
+    from .idx import read_idx
+
+    try:
+        return read_idx(resolved.path)
+    except IDXFormatError:
+        raise
+    except (OSError, ValueError) as e:  # pragma: no cover - read_idx converts the known ones
+        raise IDXFormatError(resolved.path, str(e)) from None
