@@ -73,6 +73,10 @@ class MnistConfig(datasets.BuilderConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        self.validate()
+
+    def validate(self) -> None:
+        """Check the options; datasets sets overrides with ``setattr``, so the builder calls this too."""
         if self.validation_strategy not in VALIDATION_STRATEGIES:
             raise ValueError(
                 f"validation_strategy must be one of {VALIDATION_STRATEGIES}, got {self.validation_strategy!r}"
@@ -163,6 +167,7 @@ class MnistFamily(datasets.ArrowBasedBuilder):
     DEFAULT_WRITER_BATCH_SIZE = 1000
 
     def _info(self) -> datasets.DatasetInfo:
+        self.config.validate()
         spec = self.config.spec
         if self.config.image_format == "array":
             image = datasets.Array2D(shape=spec.image_shape, dtype="uint8")
