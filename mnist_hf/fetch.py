@@ -164,16 +164,25 @@ def _discard(path: str) -> None:
 
 
 def _describe(exc: BaseException) -> str:
-    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status_code", None)
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    name = type(exc).__name__
-    if "timeout" in name.lower() or isinstance(exc, TimeoutError):
-        return f"timed out ({name})"
-    if status:
-        return f"HTTP {status}" + (f" ({text[:120]})" if text else "")
-    if isinstance(exc, FileNotFoundError):
-        return f"not found (HTTP 404): {text[:120]}"
-    return f"{name}: {text[:160]}"
+    """A one-line reason, from the root of the chain (fsspec wraps HTTP errors in FileNotFoundError)."""
+    chain = []
+    while exc is not None and len(chain) < 10:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    for e in chain:
+        name = type(e).__name__
+        if isinstance(e, TimeoutError) or "timeout" in name.lower():
+            return f"timed out ({name})"
+    for e in chain:
+        status = getattr(e, "status", None) or getattr(getattr(e, "response", None), "status_code", None)
+        if isinstance(status, int):
+            message = getattr(e, "message", "") or ""
+            return f"HTTP {status}" + (f" {message}" if message else "")
+    root = chain[-1]
+    if isinstance(root, FileNotFoundError):
+        return "not found (HTTP 404)"
+    text = str(root).strip().splitlines()[0] if str(root).strip() else ""
+    return f"{type(root).__name__}: {text[:160]}"
 
 
 def download_file(dl_manager: Any, spec: FileSpec, mirrors: Sequence[str]) -> ResolvedFile:
