@@ -80,13 +80,13 @@ class FileServer:
                 parts = self.path.strip("/").split("/", 1)
                 mirror, name = (parts + [""])[:2]
                 mode = server.mirrors.get(mirror)
-                if mode in ("404", None) or (mode != "html" and name not in server.files):
-                    return self.send_error(404)
                 if mode == "500":
                     return self.send_error(500)
                 if mode == "stall":
                     time.sleep(server.stall_seconds)
                     return self.send_error(504)
+                if mode in ("404", None) or (mode != "html" and name not in server.files):
+                    return self.send_error(404)
                 if mode == "html":
                     body = b"<!DOCTYPE html><html><body>Access denied</body></html>"
                 elif isinstance(mode, dict) and name in mode:

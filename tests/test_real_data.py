@@ -1,0 +1,69 @@
+"""The real published files in ../shared/data (skipped, with the reason, where absent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import FileServer
+
+import mnist_hf
+from mnist_hf import MirrorError, read_idx
+from mnist_hf.fetch import verify_file
+from mnist_hf.sources import SPECS
+
+pytestmark = pytest.mark.real_data
+
+
+@pytest.fixture(scope="module")
+def fashion(shared_data, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    return mnist_hf.load("fashion_mnist", data_dir=str(shared_data / "fashion-mnist"), cache_dir=str(cache),
+                         system_dirs=())
+
+
+def test_fashion_sizes_and_class_balance(fashion):
+    assert fashion["train"].num_rows == 60000 and fashion["test"].num_rows == 10000
+    assert np.bincount(fashion["train"]["label"]).tolist() == [6000] * 10
+    assert np.bincount(fashion["test"]["label"]).tolist() == [1000] * 10
+    assert fashion["train"].features["label"].names[0] == "T-shirt/top"
+
+
+def test_fashion_pixels_identical_to_idx(fashion, shared_data):
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        x, y = mnist_hf.to_numpy(fashion[split], normalize=False)
+        np.testing.assert_array_equal(x, read_idx(shared_data / "fashion-mnist" / f"{prefix}-images-idx3-ubyte.gz"))
+        np.testing.assert_array_equal(y, read_idx(shared_data / "fashion-mnist" / f"{prefix}-labels-idx1-ubyte.gz"))
+
+
+def test_fashion_files_verify_by_md5(shared_data):
+    for role, spec in SPECS["fashion_mnist"].files.items():
+        v = verify_file(str(shared_data / "fashion-mnist" / spec.filename), spec)
+        assert v.status == "md5", (role, v.detail)
+
+
+def test_mnist_test_files_match_published_checksums(shared_data):
+    specs = SPECS["mnist"].files
+    for role in ("test_images", "test_labels", "train_labels"):
+        path = str(shared_data / "mnist" / specs[role].filename)
+        assert verify_file(path, specs[role]).status == "md5"
+    images = read_idx(shared_data / "mnist" / "t10k-images-idx3-ubyte.gz")
+    labels = read_idx(shared_data / "mnist" / "t10k-labels-idx1-ubyte.gz")
+    assert images.shape == (10000, 28, 28) and images.dtype == np.uint8
+    assert labels.shape == (10000,) and set(np.unique(labels)) == set(range(10))
+    assert read_idx(shared_data / "mnist" / "train-labels-idx1-ubyte.gz").shape == (60000,)
+
+
+def test_mnist_download_path_verifies_what_exists(shared_data, tmp_path):
+    """MNIST through the download path: three real files verify; the missing training images
+    (not available offline) fail on every mirror with a message naming each."""
+    files = {p.name: p.read_bytes() for p in (shared_data / "mnist").glob("*.gz")}
+    server = FileServer(files)
+    server.mirrors.update({"m1": "ok", "m2": "500"})
+    try:
+        with pytest.raises(MirrorError) as err:
+            mnist_hf.load("mnist", cache_dir=str(tmp_path / "c"), system_dirs=(),
+                          mirrors=[server.url("m1"), server.url("m2")], image_format="array")
+    finally:
+        server.close()
+    msg = str(err.value)
+    assert "train-images-idx3-ubyte.gz" in msg and "HTTP 404" in msg and "HTTP 500" in msg
