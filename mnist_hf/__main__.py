@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .fetch import ChecksumError, MirrorError, MissingFilesError
 from .idx import IDXFormatError
@@ -99,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -91,8 +91,8 @@ def to_numpy(dataset, *, normalize: bool = True, batch_size: int = 10000) -> tup
     for start in range(0, dataset.num_rows, batch_size):
         stop = min(start + batch_size, dataset.num_rows)
         batch = numpy_view[start:stop]["image"]
-        if is_png:
-            batch = np.stack([np.asarray(im) for im in batch]) if not isinstance(batch, np.ndarray) or batch.dtype == object else batch
+        if is_png and (not isinstance(batch, np.ndarray) or batch.dtype == object):
+            batch = np.stack([np.asarray(im) for im in batch])
         images[start:stop] = batch
     labels = np.asarray(dataset.with_format("numpy")["label"], dtype=np.int64)
     if not normalize:

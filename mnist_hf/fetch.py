@@ -12,7 +12,7 @@ import hashlib
 import logging
 import os
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,8 +97,8 @@ def find_local(directory: str, spec: FileSpec) -> str | None:
     return None
 
 
-def resolve_local_dir(directory: str, dataset: DatasetSpec) -> dict[str, ResolvedFile]:
-    """Resolve all files from a user's ``data_dir``; unverified files are used with a warning."""
+def locate_local(directory: str, dataset: DatasetSpec) -> dict[str, str]:
+    """Paths of a dataset's files in ``directory``; the error lists what is missing and found."""
     directory = os.path.expanduser(os.fspath(directory))
     if not os.path.isdir(directory):
         raise MissingFilesError(f"data_dir {directory!r} is not a directory")
@@ -116,9 +116,15 @@ def resolve_local_dir(directory: str, dataset: DatasetSpec) -> dict[str, Resolve
             + "; ".join(missing)
             + f". Found there: {', '.join(present) if present else 'nothing'}."
         )
+    return found
+
+
+def resolve_local_dir(directory: str, dataset: DatasetSpec, map_fn: Callable = map) -> dict[str, ResolvedFile]:
+    """Resolve all files from a user's ``data_dir``; unverified files are used with a warning."""
+    found = locate_local(directory, dataset)
+    checks = map_fn(lambda role: verify_file(found[role], dataset.files[role]), list(found))
     out = {}
-    for role, path in found.items():
-        v = verify_file(path, dataset.files[role])
+    for (role, path), v in zip(found.items(), checks):
         if not v.ok:
             logger.warning("%s is not the published %s file (%s); using it as given", path, dataset.name, v.detail)
         out[role] = ResolvedFile(dataset.files[role], path, f"data_dir {directory}", v)
@@ -231,14 +237,33 @@ def resolve_files(
     system_dirs: Sequence[str],
     mirrors: Sequence[str],
     dl_manager: Any,
+    timeout: float = 60.0,
+    map_fn: Callable = map,
 ) -> dict[str, ResolvedFile]:
-    """Resolve every file: explicit ``data_dir``, else a system copy, else the mirrors."""
+    """Resolve every file: explicit ``data_dir``, else a system copy, else the mirrors.
+
+    ``map_fn`` (e.g. an executor's ``map``) runs the local checksum work, which releases the GIL.
+    """
     if data_dir:
-        return resolve_local_dir(data_dir, dataset)
+        return resolve_local_dir(data_dir, dataset, map_fn)
     system = resolve_system_dirs(system_dirs, dataset)
     if system is not None:
         return system
+    set_download_timeout(dl_manager, timeout)
     return {role: download_file(dl_manager, spec, mirrors) for role, spec in dataset.files.items()}
+
+
+def set_download_timeout(dl_manager: Any, timeout: float) -> None:
+    """Make a stalled mirror fail after ``timeout`` seconds (datasets downloads through aiohttp)."""
+    import aiohttp  # slow to import: only when we really download
+
+    options = dl_manager.download_config.storage_options
+    for protocol in ("http", "https"):
+        http = dict(options.get(protocol, {}))
+        client_kwargs = dict(http.get("client_kwargs", {}))
+        client_kwargs.setdefault("timeout", aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout))
+        http["client_kwargs"] = client_kwargs
+        options[protocol] = http
 
 
 def read_checked(resolved: ResolvedFile) -> Any:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ import pyarrow as pa
 
 # Each sibling is imported here directly: datasets 3.x copies only the local modules a
 # loading script imports itself.
-from .fetch import ResolvedFile, resolve_files
+from .fetch import ResolvedFile, locate_local, resolve_files
 from .idx import read_idx
 from .png import encode_png_batch
 from .sources import ROLES, SPECS, DatasetSpec
@@ -141,7 +142,9 @@ def _check_arrays(arrays: dict[str, np.ndarray], files: dict[str, ResolvedFile],
         if images.dtype != np.uint8:
             raise DataValidationError(f"{ipath}: expected unsigned bytes (type 0x08), got {images.dtype}")
         if labels.ndim != 1 or labels.dtype.kind not in "iu":
-            raise DataValidationError(f"{lpath}: expected a 1-D array of integer labels, got {labels.dtype} of shape {labels.shape}")
+            raise DataValidationError(
+                f"{lpath}: expected a 1-D array of integer labels, got {labels.dtype} of shape {labels.shape}"
+            )
         if len(images) != len(labels):
             raise DataValidationError(
                 f"{part} split: {ipath} holds {len(images):,} images but {lpath} holds {len(labels):,} labels"
@@ -186,17 +189,25 @@ class MnistFamily(datasets.ArrowBasedBuilder):
     def _split_generators(self, dl_manager):
         spec = self.config.spec
         cfg = self.config
-        self._set_download_timeout(dl_manager, cfg.timeout)
-        files = resolve_files(
-            spec,
-            data_dir=cfg.data_dir,
-            system_dirs=spec.system_dirs if cfg.system_dirs is None else cfg.system_dirs,
-            mirrors=spec.mirrors if cfg.mirrors is None else cfg.mirrors,
-            dl_manager=dl_manager,
-        )
-        # Read and validate everything before the first row is written, so a bad file
-        # fails with its own message and leaves no partial dataset behind.
-        arrays = {role: read_idx(files[role].path) for role in ROLES}
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            # Local files can be decompressed while their checksums are computed (both
+            # release the GIL); downloads must verify before anything reads them.
+            early = {}
+            if cfg.data_dir:
+                early = {role: pool.submit(read_idx, path) for role, path in locate_local(cfg.data_dir, spec).items()}
+            files = resolve_files(
+                spec,
+                data_dir=cfg.data_dir,
+                system_dirs=spec.system_dirs if cfg.system_dirs is None else cfg.system_dirs,
+                mirrors=spec.mirrors if cfg.mirrors is None else cfg.mirrors,
+                dl_manager=dl_manager,
+                timeout=cfg.timeout,
+                map_fn=pool.map,
+            )
+            # Read and validate everything before the first row is written, so a bad file
+            # fails with its own message and leaves no partial dataset behind.
+            pending = {role: early.get(role) or pool.submit(read_idx, files[role].path) for role in ROLES}
+            arrays = {role: future.result() for role, future in pending.items()}
         _check_arrays(arrays, files, spec)
 
         train_images, train_labels = arrays["train_images"], arrays["train_labels"]
@@ -210,24 +221,15 @@ class MnistFamily(datasets.ArrowBasedBuilder):
             splits.append((datasets.Split.VALIDATION, train_images, train_labels, val_idx))
         else:
             splits.append((datasets.Split.TRAIN, train_images, train_labels, None))
-        splits.append((datasets.Split.TEST, arrays["test_images"], arrays["test_labels"], None))
+        # The test images were only read to validate them: they are read again when their
+        # turn comes (0.02 s), so they don't sit in memory while train is written.
+        del arrays["test_images"]
+        splits.append((datasets.Split.TEST, files["test_images"].path, arrays["test_labels"], None))
         self._write_provenance(files)
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"images": im, "labels": lb, "indices": idx})
             for name, im, lb, idx in splits
         ]
-
-    @staticmethod
-    def _set_download_timeout(dl_manager, timeout: float) -> None:
-        import aiohttp
-
-        options = dl_manager.download_config.storage_options
-        http = dict(options.get("http", {}))
-        client_kwargs = dict(http.get("client_kwargs", {}))
-        client_kwargs.setdefault("timeout", aiohttp.ClientTimeout(total=None, connect=timeout, sock_read=timeout))
-        http["client_kwargs"] = client_kwargs
-        options["http"] = http
-        options.setdefault("https", http)
 
     def _write_provenance(self, files: dict[str, ResolvedFile]) -> None:
         record = {
@@ -244,7 +246,9 @@ class MnistFamily(datasets.ArrowBasedBuilder):
         with open(os.path.join(self._output_dir, PROVENANCE_FILE), "w", encoding="utf-8") as fh:
             json.dump(record, fh, indent=2)
 
-    def _generate_tables(self, images: np.ndarray, labels: np.ndarray, indices: np.ndarray | None) -> Iterator:
+    def _generate_tables(self, images: np.ndarray | str, labels: np.ndarray, indices: np.ndarray | None) -> Iterator:
+        if isinstance(images, str):  # validated in _split_generators, read again now
+            images = read_idx(images)
         n = len(labels) if indices is None else len(indices)
         batch = self._writer_batch_size or self.DEFAULT_WRITER_BATCH_SIZE
         batches = [slice(s, min(s + batch, n)) for s in range(0, n, batch)]
@@ -253,20 +257,34 @@ class MnistFamily(datasets.ArrowBasedBuilder):
             return sel if indices is None else indices[sel]
 
         if self.config.image_format == "array":
-            for i, sel in enumerate(batches):
-                yield i, self._table(_array2d_storage(images[rows(sel)]), labels[rows(sel)])
+            # No per-row work here: one table per 10 batches, the writer splits it.
+            for i, start in enumerate(range(0, n, 10 * batch)):
+                sel = rows(slice(start, min(start + 10 * batch, n)))
+                yield i, self._table(_array2d_storage(images[sel]), labels[sel])
             return
-        # zlib releases the GIL, so worker threads encode the next batches while this
-        # thread hands finished ones to the Arrow writer.
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            encoded = pool.map(lambda sel: encode_png_batch(images[rows(sel)]), batches)
-            for i, (sel, pngs) in enumerate(zip(batches, encoded)):
-                yield i, self._table(_png_storage(pngs), labels[rows(sel)])
+        # Deflate releases the GIL, so worker threads encode the next batches while this
+        # thread hands finished ones to the Arrow writer; at most 2 per worker wait, which
+        # keeps memory flat.
+        workers = os.cpu_count() or 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: deque = deque()
+            for i, sel in enumerate(batches):
+                pending.append((i, sel, pool.submit(encode_png_batch, images[rows(sel)])))
+                if len(pending) > 2 * workers:
+                    j, done, future = pending.popleft()
+                    yield j, self._table(_png_storage(future.result()), labels[rows(done)])
+            while pending:
+                j, done, future = pending.popleft()
+                yield j, self._table(_png_storage(future.result()), labels[rows(done)])
 
-    @staticmethod
-    def _table(image_array: pa.Array, labels: np.ndarray) -> pa.Table:
+    def _table(self, image_storage: pa.Array, labels: np.ndarray) -> pa.Table:
+        # Built in the exact target schema, so the writer has nothing to cast.
+        schema = self.info.features.arrow_schema
+        image_type = schema.field("image").type
+        if isinstance(image_type, pa.ExtensionType):
+            image_storage = pa.ExtensionArray.from_storage(image_type, image_storage)
         label_array = pa.array(labels.astype(np.int64, copy=False))
-        return pa.Table.from_arrays([image_array, label_array], names=["image", "label"])
+        return pa.Table.from_arrays([image_storage, label_array], schema=schema)
 
 
 def _png_storage(pngs: list[bytes]) -> pa.StructArray:
