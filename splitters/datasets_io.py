@@ -1,0 +1,50 @@
+"""Apply a splitter to a Hugging Face ``Dataset``: rows are selected, never copied."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .base import ValidationSplitter
+
+
+def split_dataset(dataset, splitter: ValidationSplitter, features: Any = None, *, label: str | None = "label",
+                  groups: str | None = None):
+    """Return a ``DatasetDict`` with ``train`` and ``validation`` made by ``splitter``.
+
+    ``features`` gives X: a column name, an array with one row per example, a callable taking
+    the dataset, or ``None`` (an index column; enough for position-based strategies). ``label``
+    and ``groups`` name the columns passed as ``y`` and ``groups``. Uses ``Dataset.select``
+    (an indices mapping over the same Arrow data: no copy).
+
+    >>> import datasets
+    >>> from splitters import TailSplit
+    >>> ds = datasets.Dataset.from_dict({"x": [[0.0], [1.0], [2.0]], "label": [0, 1, 0]})
+    >>> parts = split_dataset(ds, TailSplit(val_size=1), "x")
+    >>> parts["validation"][:]["x"]
+    [[2.0]]
+    """
+    import datasets
+
+    X = _features(dataset, features)
+    y = np.asarray(dataset[label]) if label and label in dataset.column_names else None
+    g = np.asarray(dataset[groups]) if groups else None
+    train, val = next(iter(splitter.split(X, y, g)))
+    return datasets.DatasetDict({"train": dataset.select(train), "validation": dataset.select(val)})
+
+
+def _features(dataset, features: Any) -> np.ndarray:
+    if features is None:
+        return np.arange(dataset.num_rows)[:, None]
+    if isinstance(features, str):
+        X = np.asarray(dataset.with_format("numpy")[features])
+        return X.reshape(len(X), -1) if X.ndim > 2 else X
+    if callable(features):
+        f: Callable = features
+        return np.asarray(f(dataset))
+    X = np.asarray(features)
+    if len(X) != dataset.num_rows:
+        raise ValueError(f"features has {len(X)} rows but the dataset has {dataset.num_rows}")
+    return X

@@ -1,0 +1,90 @@
+"""Strategies that draw validation at random: plain, stratified, or by whole groups."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import StratifiedShuffleSplit
+
+from .base import ValidationSplitter
+
+
+class RandomSplit(ValidationSplitter):
+    """A uniformly random validation part; with ``stratify=True`` each class of ``y`` keeps its
+    share (within one sample).
+
+    >>> import numpy as np
+    >>> s = RandomSplit(val_size=3, random_state=0)
+    >>> [len(v) for _, v in s.split(np.zeros((10, 1)))]
+    [3]
+    """
+
+    def __init__(self, val_size: float = 0.1, *, stratify: bool = False, n_splits: int = 1, random_state=None):
+        self.val_size = val_size
+        self.stratify = stratify
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def _check_inputs(self, X, y, groups, n_val):
+        if not self.stratify:
+            return
+        if y is None:
+            raise ValueError("stratify=True needs y")
+        classes, counts = np.unique(y, return_counts=True)
+        if counts.min() < 2:
+            lonely = classes[counts < 2][:5].tolist()
+            raise ValueError(f"cannot stratify: class(es) {lonely} have a single sample")
+        if n_val < len(classes) or X.shape[0] - n_val < len(classes):
+            raise ValueError(f"cannot stratify {len(classes)} classes into parts of {n_val} and {X.shape[0] - n_val} rows")
+
+    def _validation_indices(self, X, y, groups, n_val, rng):
+        if not self.stratify:
+            return rng.choice(X.shape[0], size=n_val, replace=False)
+        seed = rng.randint(np.iinfo(np.int32).max)
+        sss = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
+        return next(sss.split(np.zeros((len(y), 1)), y))[1]
+
+
+class GroupSplit(ValidationSplitter):
+    """Whole groups go to validation (e.g. every sample of one writer); sizes count samples.
+
+    Rule: groups are taken in random order and added while they fit, so validation never
+    exceeds ``val_size``; a :class:`~splitters.base.SplitSizeWarning` says when it falls short.
+    A group larger than ``val_size`` is an error.
+
+    >>> import numpy as np
+    >>> g = np.repeat([0, 1, 2, 3], 2)
+    >>> _, v = next(GroupSplit(val_size=4, random_state=0).split(np.zeros((8, 1)), groups=g))
+    >>> sorted(set(g[v].tolist())).__len__()
+    2
+    """
+
+    def __init__(self, val_size: float = 0.1, *, n_splits: int = 1, random_state=None):
+        self.val_size = val_size
+        self.n_splits = n_splits
+        self.random_state = random_state
+
+    def _check_inputs(self, X, y, groups, n_val):
+        if groups is None:
+            raise ValueError("GroupSplit needs groups (one group label per row)")
+        names, counts = np.unique(groups, return_counts=True)
+        if counts.max() > n_val:
+            big = names[counts.argmax()]
+            raise ValueError(f"group {big!r} has {counts.max()} samples, more than the validation size {n_val}")
+        if len(names) < 2:
+            raise ValueError("GroupSplit needs at least two groups")
+
+    def _validation_indices(self, X, y, groups, n_val, rng):
+        names, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+        chosen = np.zeros(len(names), dtype=bool)
+        total = 0
+        for g in rng.permutation(len(names)):
+            if total + counts[g] <= n_val:
+                chosen[g] = True
+                total += counts[g]
+                if total == n_val:
+                    break
+        if chosen.all():  # keep at least one group for training
+            chosen[rng.choice(np.flatnonzero(chosen))] = False
+            total = int(counts[chosen].sum())
+        self._warn_size("GroupSplit", total, n_val, "whole groups only; never more than requested")
+        return np.flatnonzero(chosen[inverse])
