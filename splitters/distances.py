@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 METRICS = ("euclidean", "cosine")
-_CHUNK_BYTES = 64 * 2**20
+_CHUNK_BYTES = 8 * 2**20
 
 
 def prepare(X: np.ndarray, metric: str) -> np.ndarray:

@@ -1,0 +1,279 @@
+"""The splitters contract, every strategy's properties, planted structure, and bad input."""
+
+from __future__ import annotations
+
+import tracemalloc
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, check_cv, cross_val_score
+
+import splitters
+from splitters import (
+    ClusterSplit,
+    GroupSplit,
+    HeadSplit,
+    MaxMinSplit,
+    RandomSplit,
+    SplitSizeWarning,
+    TailSplit,
+    TargetMatchedSplit,
+)
+from splitters.distances import farthest_points, nearest_distances
+
+
+def _target(n_features=3, seed=0):
+    return np.random.default_rng(seed).normal(2.0, 1.0, (40, n_features))
+
+
+def all_strategies(val_size, seed):
+    return [
+        TailSplit(val_size=val_size),
+        HeadSplit(val_size=val_size),
+        RandomSplit(val_size=val_size, random_state=seed),
+        RandomSplit(val_size=val_size, stratify=True, random_state=seed),
+        GroupSplit(val_size=val_size, random_state=seed),
+        MaxMinSplit(val_size=val_size, random_state=seed),
+        MaxMinSplit(val_size=val_size, metric="cosine", random_state=seed),
+        ClusterSplit(val_size=val_size, n_clusters=4, random_state=seed),
+        TargetMatchedSplit(val_size=val_size, X_target=_target(), random_state=seed),
+    ]
+
+
+def _data(n, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3)) + 0.1
+    y = np.arange(n) % 3
+    groups = np.arange(n) // 2  # groups of 2: never larger than any val_size >= 2
+    return X, y, groups
+
+
+# --- contract -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("s", all_strategies(0.25, 0), ids=lambda s: type(s).__name__)
+def test_sklearn_contract(s):
+    params = s.get_params()
+    assert params["val_size"] == 0.25
+    twin = clone(s)
+    assert repr(twin) == repr(s) and type(twin) is type(s)
+    s2 = clone(s).set_params(val_size=0.3)
+    assert s2.val_size == 0.3
+    assert check_cv(s) is s
+    assert repr(s).startswith(type(s).__name__ + "(")
+
+
+def test_usable_as_cv_in_grid_search_and_cross_val_score():
+    X, y, groups = _data(120)
+    for s in (RandomSplit(val_size=0.25, n_splits=3, random_state=0), MaxMinSplit(val_size=30, random_state=0),
+              TailSplit(val_size=30), GroupSplit(val_size=30, random_state=0)):
+        scores = cross_val_score(LogisticRegression(), X, y, cv=s, groups=groups)
+        assert len(scores) == s.get_n_splits()
+        gs = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=s).fit(X, y, groups=groups)
+        assert gs.n_splits_ == s.get_n_splits()
+
+
+def test_get_by_name():
+    assert isinstance(splitters.get("maxmin", val_size=3), MaxMinSplit)
+    with pytest.raises(ValueError, match="unknown strategy 'nope'"):
+        splitters.get("nope")
+
+
+# --- properties -------------------------------------------------------------------------------
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(n=st.integers(12, 80), frac=st.floats(0.25, 0.6), seed=st.integers(0, 2**16), as_count=st.booleans())
+def test_partition_and_sizes(n, frac, seed, as_count):
+    X, y, groups = _data(n, seed)
+    val_size = max(3, int(frac * n)) if as_count else frac
+    expected = val_size if as_count else splitters.resolve_size(frac, n)
+    for s in all_strategies(val_size, seed):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            splits = list(s.split(X, y, groups))
+        assert len(splits) == s.get_n_splits()
+        for train, val in splits:
+            assert train.dtype == np.int64 and val.dtype == np.int64
+            assert len(np.intersect1d(train, val)) == 0
+            assert np.array_equal(np.union1d(train, val), np.arange(n))
+            if isinstance(s, GroupSplit):
+                assert len(val) <= expected  # documented: never more, warns when fewer
+                assert (len(val) == expected) or any(issubclass(w.category, SplitSizeWarning) for w in caught)
+                assert not set(groups[val]) & set(groups[train])
+            else:
+                assert len(val) == expected, type(s).__name__
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_random_state_reproducible_and_different(seed):
+    X, y, groups = _data(60, 1)
+    for cls in (RandomSplit, MaxMinSplit, GroupSplit, ClusterSplit):
+        kw = {"n_clusters": 5} if cls is ClusterSplit else {}
+        a = next(cls(val_size=12, random_state=seed, **kw).split(X, y, groups))[1]
+        b = next(cls(val_size=12, random_state=seed, **kw).split(X, y, groups))[1]
+        np.testing.assert_array_equal(a, b)
+    different = [
+        not np.array_equal(next(RandomSplit(val_size=12, random_state=seed).split(X))[1],
+                           next(RandomSplit(val_size=12, random_state=seed + 1).split(X))[1]),
+        not np.array_equal(next(GroupSplit(val_size=12, random_state=seed).split(X, groups=groups))[1],
+                           next(GroupSplit(val_size=12, random_state=seed + 1).split(X, groups=groups))[1]),
+    ]
+    assert all(different)
+    # n_splits > 1 draws differ from each other
+    reps = [v for _, v in RandomSplit(val_size=12, n_splits=3, random_state=seed).split(X)]
+    assert not np.array_equal(reps[0], reps[1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(counts=st.lists(st.integers(2, 30), min_size=2, max_size=6), frac=st.floats(0.15, 0.5),
+       seed=st.integers(0, 1000))
+def test_stratified_shares_within_one(counts, frac, seed):
+    y = np.repeat(np.arange(len(counts)), counts)
+    n = len(y)
+    n_val = splitters.resolve_size(frac, n)
+    if n_val < len(counts) or n - n_val < len(counts):
+        return
+    _, val = next(RandomSplit(val_size=frac, stratify=True, random_state=seed).split(np.zeros((n, 1)), y))
+    got = np.bincount(y[val], minlength=len(counts))
+    share = np.array(counts) * n_val / n
+    assert np.all(np.abs(got - share) <= 1.0 + 1e-9)
+
+
+def test_tail_and_head_positions():
+    X = np.zeros((10, 1))
+    assert next(TailSplit(val_size=3).split(X))[1].tolist() == [7, 8, 9]
+    assert next(HeadSplit(val_size=0.3).split(X))[1].tolist() == [0, 1, 2]
+
+
+# --- farthest points ---------------------------------------------------------------------------
+
+def _naive_farthest(X, n_pick, start):
+    X = X.astype(np.float64)
+    picks = [start]
+    mind = np.linalg.norm(X - X[start], axis=1)
+    for _ in range(n_pick - 1):
+        p = int(np.argmax(mind))
+        picks.append(p)
+        mind = np.minimum(mind, np.linalg.norm(X - X[p], axis=1))
+    return np.array(picks)
+
+
+@pytest.mark.parametrize("n, d", [(500, 2), (3000, 10), (2000, 50)])
+def test_farthest_points_matches_naive(n, d):
+    X = np.random.default_rng(n).normal(size=(n, d)).astype(np.float32)
+    fast = farthest_points(X, 200, 7, np.random.RandomState(0))
+    np.testing.assert_array_equal(fast, _naive_farthest(X, 200, 7))
+
+
+def test_memory_is_linear_no_n_by_n():
+    X = np.random.default_rng(0).normal(size=(20000, 20)).astype(np.float32)
+    tracemalloc.start()
+    for s in (MaxMinSplit(val_size=500, random_state=0), ClusterSplit(val_size=500, random_state=0),
+              TargetMatchedSplit(val_size=500, X_target=X[:2000] + 1, random_state=0)):
+        next(s.split(X))
+    nearest_distances(X, X[:5000])
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    n_by_n = 20000 * 20000 * 4  # 1.6 GB
+    assert peak < 100 * 2**20, f"peak {peak / 2**20:.0f} MB"
+    assert peak < n_by_n / 16
+
+
+# --- planted structure -----------------------------------------------------------------------------
+
+def _planted(seed=0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 10, (8, 5))
+    labels = rng.integers(0, 8, 1600)
+    X = centers[labels] + rng.normal(0, 1, (1600, 5))
+    return X, labels, centers
+
+
+def _mean_nn(X, train, val):
+    return float(nearest_distances(X[val], X[train]).mean())
+
+
+def test_dissimilarity_strategies_put_validation_far_from_training():
+    X, _, _ = _planted()
+    random_d = np.mean([_mean_nn(X, *next(RandomSplit(val_size=200, random_state=s).split(X))) for s in range(3)])
+    for s in (MaxMinSplit(val_size=200, random_state=0), ClusterSplit(val_size=200, n_clusters=8, random_state=0)):
+        d = _mean_nn(X, *next(s.split(X)))
+        assert d > 1.2 * random_d, (type(s).__name__, d, random_d)
+
+
+def test_target_matched_is_closer_to_the_target_than_random():
+    X, labels, centers = _planted(1)
+    rng = np.random.default_rng(5)
+    target = centers[6] + rng.normal(0, 1, (300, 5))  # the model will meet cluster 6
+    tm = next(TargetMatchedSplit(val_size=150, X_target=target, random_state=0).split(X))[1]
+    rnd = next(RandomSplit(val_size=150, random_state=0).split(X))[1]
+    assert nearest_distances(X[tm], target).mean() < 0.5 * nearest_distances(X[rnd], target).mean()
+    assert (labels[tm] == 6).mean() > 0.8
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+X0, Y0, G0 = _data(30)
+
+
+@pytest.mark.parametrize("make, args, fragment", [
+    (lambda: TailSplit(val_size=0), (X0,), "at least 1"),
+    (lambda: TailSplit(val_size=30), (X0,), "less than the pool size"),
+    (lambda: TailSplit(val_size=1.0), (X0,), "strictly between 0 and 1"),
+    (lambda: TailSplit(val_size=-0.2), (X0,), "strictly between 0 and 1"),
+    (lambda: TailSplit(val_size="a"), (X0,), "count or a fraction"),
+    (lambda: MaxMinSplit(val_size=3), (np.where(np.eye(30, 3) > 0, np.nan, X0),), "NaN or infinite"),
+    (lambda: ClusterSplit(val_size=3, n_clusters=2), (np.where(np.eye(30, 3) > 0, np.inf, X0),), "NaN or infinite"),
+    (lambda: TailSplit(val_size=3), (np.zeros(30),), "must be 2-D"),
+    (lambda: TailSplit(val_size=3), (np.zeros((0, 3)),), "empty"),
+    (lambda: RandomSplit(val_size=3, stratify=True), (X0, Y0[:-1]), "y must be 1-D with one entry per row"),
+    (lambda: GroupSplit(val_size=3), (X0, None, G0[:5]), "groups must be 1-D"),
+    (lambda: RandomSplit(val_size=5, stratify=True), (X0, np.r_[np.zeros(29), 1]), "single sample"),
+    (lambda: GroupSplit(val_size=3), (X0, None, np.arange(30) // 10), "has 10 samples, more than the validation size 3"),
+    (lambda: GroupSplit(val_size=3), (X0,), "needs groups"),
+    (lambda: TargetMatchedSplit(val_size=3), (X0,), "needs X_target"),
+    (lambda: TargetMatchedSplit(val_size=3, X_target=np.zeros((5, 4))), (X0,), "4 features but X has 3"),
+    (lambda: MaxMinSplit(val_size=3, metric="manhattan"), (X0,), "metric must be one of"),
+    (lambda: RandomSplit(val_size=3, n_splits=0), (X0,), "n_splits must be a positive integer"),
+])
+def test_bad_input_plain_value_errors(make, args, fragment):
+    with pytest.raises(ValueError, match=None) as err:
+        list(make().split(*args))
+    assert fragment in str(err.value)
+
+
+def test_callers_arrays_are_not_mutated():
+    X, y, groups = _data(50)
+    copies = X.copy(), y.copy(), groups.copy()
+    target = _target()
+    t_copy = target.copy()
+    for s in all_strategies(10, 0) + [TargetMatchedSplit(val_size=10, X_target=target, random_state=0)]:
+        list(s.split(X, y, groups))
+    for a, b in zip((X, y, groups, target), (*copies, t_copy)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_split_dataset_selects_without_copy():
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"x": np.arange(20.0).reshape(10, 2).tolist(), "label": [0, 1] * 5})
+    parts = splitters.split_dataset(ds, RandomSplit(val_size=4, stratify=True, random_state=0), "x")
+    assert parts["validation"].num_rows == 4 and parts["train"].num_rows == 6
+    assert parts["validation"]._indices is not None  # an indices mapping over the same table
+    def buffer(d):
+        return d.data.column("label").chunk(0).buffers()[1].address
+
+    assert buffer(parts["train"]) == buffer(parts["validation"]) == buffer(ds)  # the same Arrow memory
+    assert sorted(parts["validation"]["label"]) == [0, 0, 1, 1]
+
+
+def test_image_features_pipeline():
+    images = np.random.default_rng(0).integers(0, 256, (50, 8, 8), dtype=np.uint8)
+    Z = splitters.image_features(5).fit_transform(images)
+    assert Z.shape == (50, 5)
+    Zc = splitters.image_features(5, metric="cosine").fit_transform(images)
+    np.testing.assert_allclose(np.linalg.norm(Zc, axis=1), 1.0, rtol=1e-5)
