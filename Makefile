@@ -6,6 +6,9 @@ VENV3 := .venv-ds3
 PY := $(VENV)/bin/python
 PY3 := $(VENV3)/bin/python
 OUT ?= reports
+# The real files when this checkout sits beside ../shared; otherwise the builder downloads.
+DATA ?= $(wildcard ../shared/data/fashion-mnist)
+DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
 
 .PHONY: demo test test-main test-ds3 lint bench clean
 
@@ -23,8 +26,10 @@ $(VENV3)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(PY) scripts/compare_splits.py --dataset fashion_mnist --out $(OUT)/no_shift
-	$(PY) scripts/compare_splits.py --dataset fashion_mnist --shift rotate:30 --out $(OUT)/rotate30
+	mkdir -p $(OUT)
+	$(PY) -m mnist_hf prepare fashion_mnist $(DATA_ARG) --validation-size 5000 --validation-strategy tail \
+		--image-format array --preview $(OUT)/fashion_mnist_preview.png
+	$(PY) scripts/bench_splitters.py $(DATA_ARG) --skip-large
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -38,7 +43,8 @@ test-ds3: $(VENV3)/.installed
 test: lint test-main test-ds3
 
 bench: $(VENV)/.installed
-	$(PY) scripts/bench_prepare.py
+	$(PY) scripts/bench_prepare.py $(DATA_ARG)
+	$(PY) scripts/bench_splitters.py $(DATA_ARG)
 
 clean:
 	rm -rf $(VENV) $(VENV3) .pytest_cache

@@ -26,9 +26,15 @@ class Measurement:
 
 
 @contextmanager
-def measure(interval: float = 0.005):
-    """Wall time and peak RSS growth of the block (sampled every ``interval`` seconds)."""
+def measure(interval: float = 0.005, *, trace: bool = False):
+    """Wall time and peak memory growth of the block: resident memory sampled every
+    ``interval`` seconds, and with ``trace`` also the tracemalloc peak (numpy's allocations
+    included), which sees memory the allocator reuses; the larger of the two is reported."""
+    import tracemalloc
+
     gc.collect()
+    if trace:
+        tracemalloc.start()
     m = Measurement()
     base = _rss_bytes()
     peak = [base]
@@ -49,3 +55,6 @@ def measure(interval: float = 0.005):
         stop.set()
         t.join()
         m.peak_bytes = max(peak[0], _rss_bytes()) - base
+        if trace:
+            m.peak_bytes = max(m.peak_bytes, tracemalloc.get_traced_memory()[1])
+            tracemalloc.stop()

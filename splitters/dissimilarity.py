@@ -36,7 +36,7 @@ class MaxMinSplit(ValidationSplitter):
 
     def _validation_indices(self, X, y, groups, n_val, rng):
         Z = prepare(X, self.metric)
-        return farthest_points(Z, n_val, start=int(rng.randint(len(Z))), rng=rng)
+        return farthest_points(Z, n_val, start=int(rng.randint(len(Z))))
 
 
 class ClusterSplit(ValidationSplitter):

@@ -1,5 +1,5 @@
 """Distances without an n x n matrix: metric preparation, chunked nearest neighbours, and
-exact farthest-point (max-min) selection with bucket pruning."""
+exact farthest-point (max-min) selection."""
 
 from __future__ import annotations
 
@@ -50,74 +50,62 @@ def nearest_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return out
 
 
-def assign_nearest(X: np.ndarray, centers: np.ndarray) -> np.ndarray:
-    """Index of the nearest center for each row, in chunks."""
-    cc = np.einsum("ij,ij->i", centers, centers)
-    out = np.empty(len(X), dtype=np.int64)
-    step = _chunk_rows(len(centers))
+def _min_dist_update(mind: np.ndarray, X: np.ndarray, sq: np.ndarray, P: np.ndarray) -> None:
+    """mind = min(mind, distance to each row of P), in row chunks (BLAS-3, no n x n)."""
+    pp = np.einsum("ij,ij->i", P, P)
+    step = _chunk_rows(len(P))
     for lo in range(0, len(X), step):
-        out[lo : lo + step] = (cc[None, :] - 2.0 * (X[lo : lo + step] @ centers.T)).argmin(axis=1)
-    return out
+        d2 = pp[None, :] - 2.0 * (X[lo : lo + step] @ P.T)
+        d2 += sq[lo : lo + step, None]
+        np.minimum(mind[lo : lo + step], np.sqrt(np.maximum(d2.min(axis=1), 0.0)), out=mind[lo : lo + step])
 
 
-def farthest_points(X: np.ndarray, n_pick: int, start: int, rng: np.random.RandomState) -> np.ndarray:
+def _shortlist(mind: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """The ``size`` rows with the largest distances, their distances, and the largest outside."""
+    n = len(mind)
+    if size >= n:
+        return np.arange(n), mind.copy(), -np.inf
+    part = np.argpartition(mind, n - size - 1)
+    cand = part[n - size :]
+    return cand, mind[cand].copy(), float(mind[part[n - size - 1]])
+
+
+def farthest_points(X: np.ndarray, n_pick: int, start: int) -> np.ndarray:
     """Greedy max-min selection: ``start``, then repeatedly the row farthest from all picked.
 
-    Exact, in O(n) memory. Rows are grouped into about sqrt(n) buckets around random centers;
-    a new pick can only lower the distances in buckets it is close to (triangle inequality:
-    ``d(p, q) >= d(p, c) - r``), so after the first picks most buckets are skipped.
+    Exact (the same picks as the one-pick-at-a-time loop, up to float ties), in O(n) memory.
+    Instead of a pass over all rows per pick, it keeps a shortlist of the rows with the largest
+    distances and updates only them. Distances only shrink, so while the best shortlisted row
+    beats the largest (stale) distance outside the list, it is the true farthest row; otherwise
+    every row catches up on the pending picks in one chunked matrix product.
 
     >>> X = np.array([[0.0], [1.0], [10.0], [4.0]])
-    >>> farthest_points(X, 3, 0, np.random.RandomState(0)).tolist()
+    >>> farthest_points(X, 3, 0).tolist()
     [0, 2, 3]
     """
     X = np.asarray(X, dtype=np.float32)
     n = len(X)
-    k = int(min(n, max(1, round(np.sqrt(n)))))
-    centers = X[rng.choice(n, size=k, replace=False)]
-    bucket = assign_nearest(X, centers)
-    order = np.argsort(bucket, kind="stable")
-    Xs = X[order]
-    sq = np.einsum("ij,ij->i", Xs, Xs)
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(bucket, minlength=k))])
-    lo_of, hi_of = bounds[:-1], bounds[1:]
-    nonempty = hi_of > lo_of
-    # Radius of each bucket: farthest member from its center.
-    center_of_row = centers[bucket[order]]
-    radius = np.zeros(k, dtype=np.float32)
-    row_r = np.sqrt(np.maximum(((Xs - center_of_row) ** 2).sum(axis=1), 0.0))
-    del center_of_row
-    np.maximum.at(radius, bucket[order], row_r)
-    csq = np.einsum("ij,ij->i", centers, centers)
-
-    where = np.empty(n, dtype=np.int64)
-    where[order] = np.arange(n)
+    sq = np.einsum("ij,ij->i", X, X)
+    size = int(min(n, max(256, n // 32)))
     mind = np.full(n, np.inf, dtype=np.float32)
-    bmax = np.where(nonempty, np.inf, -np.inf).astype(np.float32)
-    picks = np.empty(n_pick, dtype=np.int64)
-    p = int(where[start])
-    for i in range(n_pick):
-        picks[i] = p
-        x = Xs[p]
-        xx = sq[p]
-        dc = np.sqrt(np.maximum(csq - 2.0 * (centers @ x) + xx, 0.0))
-        touched = np.flatnonzero(dc - radius < bmax)
-        if len(touched) > k // 4:  # many buckets: one vectorised pass over all rows
-            d = np.sqrt(np.maximum(sq - 2.0 * (Xs @ x) + xx, 0.0))
-            np.minimum(mind, d, out=mind)
-            starts = lo_of[nonempty]
-            bmax[nonempty] = np.maximum.reduceat(mind, starts)
-        else:
-            for b in touched:
-                lo, hi = lo_of[b], hi_of[b]
-                seg = mind[lo:hi]
-                d = np.sqrt(np.maximum(sq[lo:hi] - 2.0 * (Xs[lo:hi] @ x) + xx, 0.0))
-                np.minimum(seg, d, out=seg)
-                bmax[b] = seg.max()
-        mind[p] = -1.0  # picked: never again
-        b = int(np.argmax(bmax))
-        if i + 1 < n_pick:
-            lo, hi = lo_of[b], hi_of[b]
-            seg = mind[lo:hi]
-            p = int(lo + np.argmax(seg))
-    return order[picks]
+    picks = [int(start)]
+    _min_dist_update(mind, X, sq, X[[start]])
+    mind[start] = -1.0  # picked rows are never picked again
+    pending: list[int] = []
+    cand, cand_mind, outside_max = _shortlist(mind, size)
+    while len(picks) < n_pick:
+        best = int(np.argmax(cand_mind))
+        if cand_mind[best] < outside_max:
+            if pending:
+                _min_dist_update(mind, X, sq, X[pending])
+                pending = []
+            cand, cand_mind, outside_max = _shortlist(mind, size)
+            continue
+        p = int(cand[best])
+        picks.append(p)
+        pending.append(p)
+        mind[p] = -1.0
+        d = np.sqrt(np.maximum(sq[cand] - 2.0 * (X[cand] @ X[p]) + sq[p], 0.0))
+        np.minimum(cand_mind, d, out=cand_mind)
+        cand_mind[best] = -1.0
+    return np.asarray(picks, dtype=np.int64)

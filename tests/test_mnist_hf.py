@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import shutil
+import struct
 
 import datasets
 import numpy as np
@@ -123,12 +124,12 @@ BAD_CASES = {
                     IDXFormatError, "wrong magic"),
     "unknown type": (lambda d, a: _corrupt(d, "t10k-labels-idx1-ubyte.gz", gzip.compress(b"\x00\x00\x07\x01\x00\x00\x00\x01x")),
                      IDXFormatError, "unknown element type"),
-    "declared too large": (lambda d, a: _corrupt(d, "t10k-images-idx3-ubyte.gz",
-                                                 gzip.compress(b"\x00\x00\x08\x03" + b"\x00\x00\x00\x0a\x00\x00\x00\x1c\x00\x00\x00\x1c"
-                                                                 + np.random.default_rng(0).bytes(999))),
+    "declared too large": (lambda d, a: _corrupt(d, "t10k-images-idx3-ubyte.gz", gzip.compress(
+                               b"\x00\x00\x08\x03" + struct.pack(">III", 10, 28, 28) + np.random.default_rng(0).bytes(999))),
                            IDXFormatError, "holds only 999"),
-    "label out of range": (lambda d, a: write_idx(d / "train-labels-idx1-ubyte.gz",
-                                                  np.where(np.arange(300) == 7, 10, a["train-labels-idx1-ubyte"]).astype(np.uint8)),
+    "label out of range": (lambda d, a: write_idx(
+                               d / "train-labels-idx1-ubyte.gz",
+                               np.where(np.arange(300) == 7, 10, a["train-labels-idx1-ubyte"]).astype(np.uint8)),
                            DataValidationError, "outside 0..9"),
     "count mismatch": (lambda d, a: write_idx(d / "t10k-labels-idx1-ubyte.gz", a["t10k-labels-idx1-ubyte"][:-1]),
                        DataValidationError, "holds 60 images but"),
