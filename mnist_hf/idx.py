@@ -141,7 +141,28 @@ def _read_gzip(f: BinaryIO, path: str, compressed_size: int) -> np.ndarray:
     except (gzip.BadGzipFile, zlib.error, OSError, ValueError) as e:
         if isinstance(e, IDXFormatError):
             raise
+        if _garbage_after_first_member(path):
+            raise IDXFormatError(path, "trailing garbage: bytes after the end of the gzip stream") from None
         raise IDXFormatError(path, f"corrupt gzip data: {e}") from None
+
+
+def _garbage_after_first_member(path: str) -> bool:
+    """Error path only: does a complete gzip member end before the file does, followed by
+    bytes that are not another member? (Readers that read ahead report this as corruption.)"""
+    d = zlib.decompressobj(wbits=31)
+    try:
+        with open(path, "rb") as f:
+            while not d.eof:
+                chunk = f.read(_CHUNK)
+                if not chunk:
+                    return False
+                while chunk and not d.eof:  # bounded output: never inflate a bomb in one go
+                    d.decompress(chunk, _CHUNK)
+                    chunk = d.unconsumed_tail
+            rest = d.unused_data + f.read(2)
+    except zlib.error:
+        return False
+    return bool(rest) and not rest.startswith(_GZIP_MAGIC)
 
 
 def _read_stream(stream: BinaryIO, path: str, *, max_bytes: int, what: str, exact: bool = False) -> np.ndarray:
