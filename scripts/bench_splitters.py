@@ -26,17 +26,6 @@ DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashio
 N_VAL = 5000
 
 
-def reference_maxmin(X: np.ndarray, n_pick: int, start: int) -> np.ndarray:
-    """The straightforward way: a Python loop over picks, distances from each new pick by numpy."""
-    picks = [start]
-    mind = np.linalg.norm(X - X[start], axis=1)
-    for _ in range(n_pick - 1):
-        p = int(np.argmax(mind))
-        picks.append(p)
-        mind = np.minimum(mind, np.linalg.norm(X - X[p], axis=1))
-    return np.array(picks)
-
-
 def strategies(X_target: np.ndarray, groups_note: str = "") -> dict[str, splitters.ValidationSplitter]:
     return {
         "tail": splitters.TailSplit(val_size=N_VAL),
@@ -77,7 +66,7 @@ def main(argv=None) -> int:
     with measure() as ours:
         fast = splitters.distances.farthest_points(X, N_VAL, 0)
     with measure() as ref:
-        slow = reference_maxmin(X, N_VAL, 0)
+        slow = splitters.distances.farthest_points_reference(X, N_VAL, 0)
     lead = int(np.argmax(fast != slow)) if not np.array_equal(fast, slow) else len(fast)
     overlap = len(np.intersect1d(fast, slow))
     ratio = ref.seconds / ours.seconds

@@ -24,7 +24,7 @@ from splitters import (
     TailSplit,
     TargetMatchedSplit,
 )
-from splitters.distances import farthest_points, nearest_distances
+from splitters.distances import farthest_points, farthest_points_reference, nearest_distances
 
 
 def _target(n_features=3, seed=0):
@@ -152,22 +152,11 @@ def test_tail_and_head_positions():
 
 # --- farthest points ---------------------------------------------------------------------------
 
-def _naive_farthest(X, n_pick, start):
-    X = X.astype(np.float64)
-    picks = [start]
-    mind = np.linalg.norm(X - X[start], axis=1)
-    for _ in range(n_pick - 1):
-        p = int(np.argmax(mind))
-        picks.append(p)
-        mind = np.minimum(mind, np.linalg.norm(X - X[p], axis=1))
-    return np.array(picks)
-
-
 @pytest.mark.parametrize("n, d", [(500, 2), (3000, 10), (2000, 50)])
 def test_farthest_points_matches_naive(n, d):
     X = np.random.default_rng(n).normal(size=(n, d)).astype(np.float32)
     fast = farthest_points(X, 200, 7)
-    np.testing.assert_array_equal(fast, _naive_farthest(X, 200, 7))
+    np.testing.assert_array_equal(fast, farthest_points_reference(X, 200, 7))
 
 
 def test_memory_is_linear_no_n_by_n():
