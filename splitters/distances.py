@@ -118,7 +118,7 @@ def farthest_points_reference(X: np.ndarray, n_pick: int, start: int) -> np.ndar
     >>> farthest_points_reference(np.array([[0.0], [1.0], [10.0], [4.0]]), 3, 0).tolist()
     [0, 2, 3]
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = np.asarray(X)  # the caller's dtype: no handicap for the yardstick
     picks = [start]
     mind = np.linalg.norm(X - X[start], axis=1)
     for _ in range(n_pick - 1):
