@@ -17,7 +17,7 @@ from .datasets_io import split_dataset
 from .dissimilarity import ClusterSplit, MaxMinSplit, TargetMatchedSplit
 from .features import Flatten, image_features
 from .ordered import HeadSplit, TailSplit
-from .random import GroupSplit, RandomSplit
+from .sampled import GroupSplit, RandomSplit
 
 STRATEGIES: dict[str, type[ValidationSplitter]] = {
     "tail": TailSplit,
