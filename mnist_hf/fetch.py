@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .idx import IDXFormatError, _looks_like_html
+from .idx import _looks_like_html
 from .sources import DatasetSpec, FileSpec
 
 logger = logging.getLogger(__name__)
@@ -265,14 +265,3 @@ def set_download_timeout(dl_manager: Any, timeout: float) -> None:
         http["client_kwargs"] = client_kwargs
         options[protocol] = http
 
-
-def read_checked(resolved: ResolvedFile) -> Any:
-    """Read a resolved file as IDX, converting unexpected failures into ``IDXFormatError``."""
-    from .idx import read_idx
-
-    try:
-        return read_idx(resolved.path)
-    except IDXFormatError:
-        raise
-    except (OSError, ValueError) as e:  # pragma: no cover - read_idx converts the known ones
-        raise IDXFormatError(resolved.path, str(e)) from None
