@@ -18,6 +18,8 @@ import io
 import os
 import struct
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO, Union
 
 import numpy as np
@@ -65,7 +67,7 @@ def _read_exactly(stream: BinaryIO, n: int) -> bytes:
     return data if data is not None else b""
 
 
-def read_idx_header(stream: BinaryIO, path: PathLike) -> tuple[np.dtype, tuple[int, ...]]:
+def _parse_header(stream: BinaryIO, path: PathLike) -> tuple[np.dtype, tuple[int, ...]]:
     """Parse the magic number and sizes from ``stream``; return ``(dtype, shape)``."""
     magic = _read_exactly(stream, 4)
     if len(magic) < 4:
@@ -96,19 +98,14 @@ def _data_bytes(dtype: np.dtype, shape: tuple[int, ...]) -> int:
     return n
 
 
-def read_idx(path: PathLike) -> np.ndarray:
-    """Read an IDX file (gzip-compressed or raw) into a native-endian numpy array.
+@contextmanager
+def _open_idx(path: str) -> Iterator[tuple[BinaryIO, int, str, bool]]:
+    """Open an IDX file, gzip or raw, after the checks that need no parsing.
 
-    The header is checked against the file's size before any allocation, so a corrupt
-    header that claims terabytes fails at once. Any problem raises :class:`IDXFormatError`.
-
-    >>> import numpy as np, tempfile, os
-    >>> p = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
-    >>> write_idx(p, np.array([3, 1, 4], dtype=np.uint8))
-    >>> read_idx(p)
-    array([3, 1, 4], dtype=uint8)
+    Yields ``(stream, limit, what, exact)``: ``limit`` bounds the bytes the stream can hold
+    (exactly, for a raw file), ``what`` names it in messages. Gzip failures inside the block
+    become :class:`IDXFormatError`.
     """
-    path = os.fspath(path)
     try:
         size = os.path.getsize(path)
         f = open(path, "rb")
@@ -125,25 +122,136 @@ def read_idx(path: PathLike) -> np.ndarray:
                 "(an error such as 403/404, or a captive portal) instead of the file",
             )
         f.seek(0)
-        if head.startswith(_GZIP_MAGIC):
-            return _read_gzip(f, path, size)
-        return _read_stream(f, path, max_bytes=size, what="file", exact=True)
+        if not head.startswith(_GZIP_MAGIC):
+            yield f, size, "file", True
+            return
+        try:
+            with _gzip.GzipFile(fileobj=f, mode="rb") as gz:
+                yield gz, size * _MAX_DEFLATE_RATIO, "gzip stream", False
+        except EOFError:
+            raise IDXFormatError(path, "truncated gzip stream: the file ends before the compressed data does") from None
+        except (gzip.BadGzipFile, zlib.error, OSError, ValueError) as e:
+            if isinstance(e, IDXFormatError):
+                raise
+            if _garbage_after_first_member(path):
+                raise IDXFormatError(path, "trailing garbage: bytes after the end of the gzip stream") from None
+            raise IDXFormatError(path, f"corrupt gzip data: {e}") from None
 
 
-def _read_gzip(f: BinaryIO, path: str, compressed_size: int) -> np.ndarray:
-    try:
-        with _gzip.GzipFile(fileobj=f, mode="rb") as gz:
-            return _read_stream(
-                gz, path, max_bytes=compressed_size * _MAX_DEFLATE_RATIO, what="gzip stream"
+def _checked_header(stream: BinaryIO, path: str, limit: int, what: str, exact: bool) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Parse the header and check the declared size against what the file can hold."""
+    dtype, shape = _parse_header(stream, path)
+    header_len = 4 + 4 * len(shape)
+    need = _data_bytes(dtype, shape)
+    if exact:
+        have = limit - header_len
+        if have < need:
+            raise IDXFormatError(
+                path, f"header declares {need:,} bytes of data for shape {shape}, but the file holds only {have:,}"
             )
-    except EOFError:
-        raise IDXFormatError(path, "truncated gzip stream: the file ends before the compressed data does") from None
-    except (gzip.BadGzipFile, zlib.error, OSError, ValueError) as e:
-        if isinstance(e, IDXFormatError):
-            raise
-        if _garbage_after_first_member(path):
-            raise IDXFormatError(path, "trailing garbage: bytes after the end of the gzip stream") from None
-        raise IDXFormatError(path, f"corrupt gzip data: {e}") from None
+        if have > need:
+            raise IDXFormatError(path, f"trailing garbage: {have - need:,} bytes after the {need:,} declared")
+    elif need + header_len > limit:
+        raise IDXFormatError(
+            path,
+            f"header declares shape {shape} of {dtype.name} ({need:,} bytes of data), "
+            f"more than this {what} can hold",
+        )
+    return dtype, shape, need
+
+
+def _fill(stream: BinaryIO, out: np.ndarray) -> int:
+    """Read into ``out``'s memory until full or end of stream; return the bytes read."""
+    view = memoryview(out.reshape(-1).view(np.uint8))
+    got = 0
+    while got < len(view):
+        n = stream.readinto(view[got : got + _CHUNK])
+        if not n:
+            break
+        got += n
+    return got
+
+
+def _check_end(stream: BinaryIO, path: str, need: int, what: str) -> None:
+    try:
+        extra = stream.read(1)
+    except (OSError, zlib.error, ValueError):
+        extra = b"?"  # bytes after the gzip member that are not another gzip member
+    if extra:
+        raise IDXFormatError(path, f"trailing garbage: the {what} has bytes after the {need:,} declared")
+
+
+def _native(array: np.ndarray) -> np.ndarray:
+    if array.dtype.itemsize > 1 and array.dtype.byteorder not in "=|":
+        # In place: no second copy of the data.
+        return array.byteswap(inplace=True).view(array.dtype.newbyteorder("="))
+    return array
+
+
+def read_idx(path: PathLike) -> np.ndarray:
+    """Read an IDX file (gzip-compressed or raw) into a native-endian numpy array.
+
+    The header is checked against the file's size before any allocation, so a corrupt
+    header that claims terabytes fails at once. Any problem raises :class:`IDXFormatError`.
+
+    >>> import numpy as np, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> write_idx(p, np.array([3, 1, 4], dtype=np.uint8))
+    >>> read_idx(p)
+    array([3, 1, 4], dtype=uint8)
+    """
+    path = os.fspath(path)
+    with _open_idx(path) as (stream, limit, what, exact):
+        dtype, shape, need = _checked_header(stream, path, limit, what, exact)
+        out = np.empty(shape, dtype=dtype)
+        got = _fill(stream, out)
+        if got < need:
+            raise IDXFormatError(
+                path, f"header declares {need:,} bytes of data for shape {shape}, but the {what} holds only {got:,}"
+            )
+        _check_end(stream, path, need, what)
+    return _native(out)
+
+
+def read_idx_header(path: PathLike) -> tuple[np.dtype, tuple[int, ...]]:
+    """The (native) dtype and shape an IDX file declares, checked against its size.
+
+    >>> import numpy as np, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.gz")
+    >>> write_idx(p, np.zeros((4, 2, 2), np.uint8))
+    >>> read_idx_header(p)
+    (dtype('uint8'), (4, 2, 2))
+    """
+    path = os.fspath(path)
+    with _open_idx(path) as (stream, limit, what, exact):
+        dtype, shape, _ = _checked_header(stream, path, limit, what, exact)
+    return dtype.newbyteorder("="), shape
+
+
+def iter_idx(path: PathLike, rows_per_block: int) -> Iterator[np.ndarray]:
+    """Read an IDX file in blocks of ``rows_per_block`` rows (the first axis), with the same
+    checks as :func:`read_idx`; memory stays at one block.
+
+    >>> import numpy as np, tempfile, os
+    >>> p = os.path.join(tempfile.mkdtemp(), "x.gz")
+    >>> write_idx(p, np.arange(5, dtype=np.int16))
+    >>> [b.tolist() for b in iter_idx(p, 2)]
+    [[0, 1], [2, 3], [4]]
+    """
+    path = os.fspath(path)
+    with _open_idx(path) as (stream, limit, what, exact):
+        dtype, shape, need = _checked_header(stream, path, limit, what, exact)
+        got = 0
+        for lo in range(0, shape[0], rows_per_block):
+            block = np.empty((min(rows_per_block, shape[0] - lo), *shape[1:]), dtype=dtype)
+            n = _fill(stream, block)
+            got += n
+            if n < block.nbytes:
+                raise IDXFormatError(
+                    path, f"header declares {need:,} bytes of data for shape {shape}, but the {what} holds only {got:,}"
+                )
+            yield _native(block)
+        _check_end(stream, path, need, what)
 
 
 def _garbage_after_first_member(path: str) -> bool:
@@ -163,49 +271,6 @@ def _garbage_after_first_member(path: str) -> bool:
     except zlib.error:
         return False
     return bool(rest) and not rest.startswith(_GZIP_MAGIC)
-
-
-def _read_stream(stream: BinaryIO, path: str, *, max_bytes: int, what: str, exact: bool = False) -> np.ndarray:
-    # exact: max_bytes is the true size (raw file); otherwise an upper bound (gzip).
-    dtype, shape = read_idx_header(stream, path)
-    header_len = 4 + 4 * len(shape)
-    need = _data_bytes(dtype, shape)
-    if exact:
-        have = max_bytes - header_len
-        if have < need:
-            raise IDXFormatError(
-                path, f"header declares {need:,} bytes of data for shape {shape}, but the file holds only {have:,}"
-            )
-        if have > need:
-            raise IDXFormatError(path, f"trailing garbage: {have - need:,} bytes after the {need:,} declared")
-    elif need + header_len > max_bytes:
-        raise IDXFormatError(
-            path,
-            f"header declares shape {shape} of {dtype.name} ({need:,} bytes of data), "
-            f"more than this {what} can hold",
-        )
-    out = np.empty(shape, dtype=dtype)
-    view = memoryview(out.reshape(-1).view(np.uint8))
-    got = 0
-    while got < need:
-        n = stream.readinto(view[got : got + _CHUNK])
-        if not n:
-            break
-        got += n
-    if got < need:
-        raise IDXFormatError(
-            path, f"header declares {need:,} bytes of data for shape {shape}, but the {what} holds only {got:,}"
-        )
-    try:
-        extra = stream.read(1)
-    except (OSError, zlib.error, ValueError):
-        extra = b"?"  # bytes after the gzip member that are not another gzip member
-    if extra:
-        raise IDXFormatError(path, f"trailing garbage: the {what} has bytes after the {need:,} declared")
-    if dtype.itemsize > 1 and dtype.byteorder != "=" and dtype.byteorder != "|":
-        # In place: no second copy of the data.
-        out = out.byteswap(inplace=True).view(dtype.newbyteorder("="))
-    return out
 
 
 def to_idx_bytes(array: np.ndarray) -> bytes:

@@ -112,3 +112,20 @@ def test_missing_file_names_it(tmp_path):
 def test_write_rejects_unsupported_dtype(tmp_path):
     with pytest.raises(ValueError, match="no IDX type code"):
         write_idx(tmp_path / "x", np.zeros(3, dtype=np.uint32))
+
+
+def test_iter_idx_blocks_and_errors(tmp_path):
+    from mnist_hf.idx import iter_idx, read_idx_header
+
+    array = np.arange(7 * 3, dtype=np.int32).reshape(7, 3)
+    path = tmp_path / "x.gz"
+    write_idx(path, array)
+    np.testing.assert_array_equal(np.concatenate(list(iter_idx(path, 3))), array)
+    assert read_idx_header(path) == (np.dtype("int32"), (7, 3))
+    gz = path.read_bytes()
+    truncated = _write(tmp_path, "t.gz", gz[: len(gz) - 20])
+    with pytest.raises(IDXFormatError, match="gzip"):
+        list(iter_idx(truncated, 3))
+    short = _write(tmp_path, "short", to_idx_bytes(array)[:-5])
+    with pytest.raises(IDXFormatError, match="holds only"):
+        read_idx_header(short)

@@ -67,3 +67,19 @@ def test_mnist_download_path_verifies_what_exists(shared_data, tmp_path):
         server.close()
     msg = str(err.value)
     assert "train-images-idx3-ubyte.gz" in msg and "HTTP 404" in msg and "HTTP 500" in msg
+
+
+def test_streamed_validation_split_matches_idx(shared_data, tmp_path):
+    """Verified archives are streamed while writing; a random stratified validation split must
+    still hold exactly the right rows."""
+    ds = mnist_hf.load("fashion_mnist", data_dir=str(shared_data / "fashion-mnist"), cache_dir=str(tmp_path),
+                       system_dirs=(), image_format="array", validation_size=5000, validation_strategy="random",
+                       stratify=True, validation_seed=3)
+    images = read_idx(shared_data / "fashion-mnist" / "train-images-idx3-ubyte.gz")
+    labels = read_idx(shared_data / "fashion-mnist" / "train-labels-idx1-ubyte.gz")
+    train_idx, val_idx = mnist_hf.split_indices(60000, 5000, "random", seed=3, labels=labels, stratify=True)
+    for split, idx in (("train", train_idx), ("validation", val_idx)):
+        x, y = mnist_hf.to_numpy(ds[split], normalize=False)
+        np.testing.assert_array_equal(x, images[idx])
+        np.testing.assert_array_equal(y, labels[idx])
+    assert np.bincount(ds["validation"]["label"]).tolist() == [500] * 10
