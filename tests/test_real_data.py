@@ -83,3 +83,18 @@ def test_streamed_validation_split_matches_idx(shared_data, tmp_path):
         np.testing.assert_array_equal(x, images[idx])
         np.testing.assert_array_equal(y, labels[idx])
     assert np.bincount(ds["validation"]["label"]).tolist() == [500] * 10
+
+
+def test_verified_system_copy_is_used_without_downloading(shared_data, tmp_path, capsys):
+    """The Debian-style system copy comes before the mirrors (none given here: no network needed)."""
+    import json
+    import os
+
+    b = mnist_hf.api.builder("fashion_mnist", cache_dir=str(tmp_path), system_dirs=[str(shared_data / "fashion-mnist")],
+                             mirrors=[], image_format="array")
+    b.download_and_prepare()
+    assert b.as_dataset()["test"].num_rows == 10000
+    with open(os.path.join(b.cache_dir, "mnist_hf_provenance.json")) as f:
+        record = json.load(f)
+    assert {r["origin"] for r in record.values()} == {f"system copy {shared_data / 'fashion-mnist'}"}
+    assert {r["verification"] for r in record.values()} == {"md5"}
