@@ -89,6 +89,46 @@ def write_preview(dataset, path: str, names: Sequence[str], rows: int = 4, cols:
     return path
 
 
+def _options(args: argparse.Namespace) -> dict:
+    return {
+        "data_dir": args.data_dir, "cache_dir": args.cache_dir, "validation_size": args.validation_size,
+        "validation_strategy": args.validation_strategy, "validation_seed": args.validation_seed,
+        "stratify": args.stratify, "image_format": args.image_format, "mirrors": args.mirrors,
+        "timeout": args.timeout,
+    }
+
+
+def _list_files(result) -> None:
+    for rel in result.files:
+        print(f"  {rel}  ({result.sizes[rel] / 2**20:.1f} MB)")
+
+
+def export_cmd(args: argparse.Namespace) -> int:
+    from .hub import export
+
+    result = export(args.config, args.out_dir, **_options(args))
+    print(f"{args.config}: exported {', '.join(f'{k} {v:,}' for k, v in result.splits.items())} rows to {result.out_dir}")
+    _list_files(result)
+    return 0
+
+
+def push_cmd(args: argparse.Namespace) -> int:
+    from .hub import HubError, push
+
+    try:
+        result = push(args.config, args.repo_id, token=args.token, private=args.private, dry_run=args.dry_run,
+                      **_options(args))
+    except HubError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    if args.dry_run:
+        print(f"dry run: nothing uploaded; {args.repo_id} would receive, from {result.out_dir}:")
+    else:
+        print(f"pushed {args.config} to https://huggingface.co/datasets/{args.repo_id} in one commit:")
+    _list_files(result)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m mnist_hf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,6 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_options(p)
     p.add_argument("--preview", metavar="PNG", help="write a grid of sample images with labels")
     p.set_defaults(func=prepare)
+
+    p = sub.add_parser("export", help="write Parquet shards and a dataset card (Hub layout) to a folder")
+    _add_dataset_options(p)
+    p.add_argument("out_dir")
+    p.set_defaults(func=export_cmd)
+
+    p = sub.add_parser("push", help="export and upload to a Hub dataset repository in one commit",
+                       description="Exit codes: 0 pushed, 2 bad input, 3 missing/rejected token, "
+                                   "4 no write access, 5 no network, 6 other Hub error.")
+    _add_dataset_options(p)
+    p.add_argument("repo_id", help="namespace/name of the dataset repository")
+    p.add_argument("--private", action="store_true")
+    p.add_argument("--token", help="Hub token with write access (default: $HF_TOKEN); never printed")
+    p.add_argument("--dry-run", metavar="DIR", help="write what would be uploaded to DIR and list it")
+    p.set_defaults(func=push_cmd)
     return parser
 
 
