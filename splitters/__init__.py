@@ -13,6 +13,7 @@ RandomSplit(random_state=0, val_size=0.2)
 """
 
 from .base import SplitSizeWarning, ValidationSplitter, resolve_size
+from .compare import ComparisonResult, compare_strategies, default_models
 from .datasets_io import split_dataset
 from .dissimilarity import ClusterSplit, MaxMinSplit, TargetMatchedSplit
 from .features import Flatten, image_features
@@ -41,7 +42,22 @@ def get(name: str, **params) -> ValidationSplitter:
 
 
 __all__ = [
-    "STRATEGIES", "ClusterSplit", "Flatten", "GroupSplit", "HeadSplit", "MaxMinSplit", "RandomSplit",
-    "SplitSizeWarning", "TailSplit", "TargetMatchedSplit", "ValidationSplitter", "get", "image_features",
-    "resolve_size", "split_dataset",
+    "STRATEGIES",
+    "ClusterSplit",
+    "ComparisonResult",
+    "Flatten",
+    "GroupSplit",
+    "HeadSplit",
+    "MaxMinSplit",
+    "RandomSplit",
+    "SplitSizeWarning",
+    "TailSplit",
+    "TargetMatchedSplit",
+    "ValidationSplitter",
+    "compare_strategies",
+    "default_models",
+    "get",
+    "image_features",
+    "resolve_size",
+    "split_dataset",
 ]
