@@ -26,10 +26,8 @@ $(VENV3)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	mkdir -p $(OUT)
-	$(PY) -m mnist_hf prepare fashion_mnist $(DATA_ARG) --validation-size 5000 --validation-strategy tail \
-		--image-format array --preview $(OUT)/fashion_mnist_preview.png
-	$(PY) scripts/bench_splitters.py $(DATA_ARG) --skip-large
+	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --out $(OUT)/no_shift
+	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --shift rotate:30 --out $(OUT)/rotate30
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .

@@ -330,7 +330,9 @@ def _summarise(table, diag, splitters, repeats, metric, labeled) -> pd.DataFrame
                 per_repeat.append((mae, bias, rho, tau, selection_regret(v, t, metric.greater_is_better),
                                    v.mean(), t.mean()))
             arr = np.array(per_repeat, dtype=float)
-            means = np.nanmean(arr, axis=0) if len(arr) else [np.nan] * 7
+            with warnings.catch_warnings():  # a rank correlation is undefined (NaN) when scores tie
+                warnings.simplefilter("ignore", RuntimeWarning)
+                means = np.nanmean(arr, axis=0)
             rec.update(dict(zip(("mae", "bias", "spearman", "kendall", "regret", "val_mean", "test_mean"), means)))
             rec["mae_std"] = float(np.std(arr[:, 0])) if len(arr) > 1 else 0.0
             rec["bias_std"] = float(np.std(arr[:, 1])) if len(arr) > 1 else 0.0

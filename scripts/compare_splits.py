@@ -1,0 +1,111 @@
+"""Which validation split tells the truth about the test data? Compare split strategies on an
+MNIST-family dataset, against its published test set or a shifted version of it.
+
+    python scripts/compare_splits.py --dataset fashion_mnist [--data-dir D] [--strategies ...]
+        [--models ...] [--shift rotate:30] [--repeats 3] [--out DIR]
+        [--test-images F --test-labels F | --target-images F]
+        [--backend dask --scheduler ADDRESS]
+
+Writes results.json, report.md and PNG plots to --out, and prints the table and how long each
+stage took.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+import time
+
+import mnist_hf
+import splitters
+from splitters.compare import DEFAULT_STRATEGIES, default_models
+from splitters.shifts import SHIFTS, apply_shift
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dataset", default="fashion_mnist", choices=sorted(mnist_hf.SPECS))
+    p.add_argument("--data-dir", help="folder with the IDX files (otherwise: system copy or download)")
+    p.add_argument("--cache-dir")
+    p.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES),
+                   choices=sorted(set(splitters.STRATEGIES) - {"group"}))
+    p.add_argument("--models", nargs="+", default=None, choices=sorted(default_models()))
+    p.add_argument("--metric", default="accuracy", choices=sorted(splitters.metrics.METRICS))
+    p.add_argument("--shift", help=f"shift the test set: NAME:VALUE with NAME in {sorted(SHIFTS)}")
+    p.add_argument("--test-images", help="your own test images (IDX), instead of the published test set")
+    p.add_argument("--test-labels", help="labels for --test-images (IDX)")
+    p.add_argument("--target-images", help="unlabeled target images (IDX): label-free comparison only")
+    p.add_argument("--val-size", type=float, default=5000, help="validation rows (count) or fraction")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--n-components", type=int, default=50, help="PCA dimensions of the features")
+    p.add_argument("--n-jobs", type=int, default=-1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=["loky", "threading", "dask"], help="joblib backend for the fits")
+    p.add_argument("--scheduler", help="dask.distributed scheduler address (with --backend dask)")
+    p.add_argument("--out", default="reports/compare")
+    args = p.parse_args(argv)
+    if bool(args.test_images) != bool(args.test_labels):
+        p.error("--test-images and --test-labels go together")
+    if args.target_images and (args.test_images or args.shift):
+        p.error("--target-images replaces the test set: don't combine it with --test-images or --shift")
+    if args.backend == "dask" and not args.scheduler:
+        p.error("--backend dask needs --scheduler ADDRESS")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    stages: dict[str, float] = {}
+    t = time.perf_counter()
+    ds = mnist_hf.load(args.dataset, data_dir=args.data_dir, cache_dir=args.cache_dir, image_format="array")
+    pool_images, y = mnist_hf.to_numpy(ds["train"], normalize=False)
+    if args.target_images:
+        test_images, y_test = mnist_hf.read_idx(args.target_images), None
+    elif args.test_images:
+        test_images, y_test = mnist_hf.read_idx(args.test_images), mnist_hf.read_idx(args.test_labels)
+    else:
+        test_images, y_test = mnist_hf.to_numpy(ds["test"], normalize=False)
+    if args.shift:
+        test_images, y_test = apply_shift(args.shift, test_images, y_test, seed=args.seed)
+    stages["load"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    features = splitters.image_features(args.n_components, random_state=args.seed).fit(pool_images)
+    X, X_test = features.transform(pool_images), features.transform(test_images)
+    stages["features"] = time.perf_counter() - t
+
+    val_size = int(args.val_size) if args.val_size >= 1 else args.val_size
+    t = time.perf_counter()
+    client = None
+    if args.backend == "dask":
+        from dask.distributed import Client
+
+        client = Client(args.scheduler)
+    with client if client is not None else contextlib.nullcontext():
+        result = splitters.compare_strategies(
+            X, y, X_test, y_test, strategies=args.strategies, models=args.models, metric=args.metric,
+            repeats=args.repeats, random_state=args.seed, n_jobs=args.n_jobs, val_size=val_size,
+            backend=args.backend,
+        )
+    stages["compare"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    paths = result.write(args.out)
+    stages["report"] = time.perf_counter() - t
+
+    shift = args.shift or ("own test files" if args.test_images else "unlabeled target" if args.target_images
+                           else "none")
+    print(f"\n{args.dataset}: pool {len(X):,}, test {len(X_test):,} (shift: {shift}), "
+          f"{len(args.strategies)} strategies x {args.repeats} repeats x "
+          f"{len(args.models or default_models())} models\n")
+    print(result.to_markdown())
+    print(f"recommended: {result.recommended}")
+    print("written: " + ", ".join(paths.values()))
+    print("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+          + f" (total {sum(stages.values()):.1f} s; fits {result.timings['fits']:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

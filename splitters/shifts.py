@@ -1,0 +1,75 @@
+"""Shifted copies of an image test set, to see when a validation split lies.
+
+Each shift takes ``(images, labels, rng)`` with ``images`` a ``(N, H, W)`` uint8 array and
+returns new arrays (the inputs are not modified). :func:`apply_shift` parses ``"NAME:VALUE"``.
+
+>>> import numpy as np
+>>> imgs = np.zeros((3, 8, 8), np.uint8); imgs[:, 3:5, 3:5] = 255
+>>> out, labels = apply_shift("thicken:1", imgs, np.arange(3))
+>>> int((out > 0).sum()) > int((imgs > 0).sum())
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def rotate(images, labels, rng, degrees: float):
+    """Rotate every image by ``degrees`` (counter-clockwise) about its centre."""
+    out = ndimage.rotate(images.astype(np.float32), degrees, axes=(2, 1), reshape=False, order=1, mode="constant")
+    return _to_uint8(out), labels.copy()
+
+
+def thicken(images, labels, rng, pixels: float):
+    """Thicker strokes: grey dilation with a (pixels+1)-square footprint."""
+    k = int(pixels) + 1
+    return ndimage.grey_dilation(images, size=(1, k, k)), labels.copy()
+
+
+def thin(images, labels, rng, pixels: float):
+    """Thinner strokes: grey erosion with a (pixels+1)-square footprint."""
+    k = int(pixels) + 1
+    return ndimage.grey_erosion(images, size=(1, k, k)), labels.copy()
+
+
+def noise(images, labels, rng, sigma: float):
+    """Add Gaussian noise of standard deviation ``sigma`` grey levels."""
+    return _to_uint8(images + rng.normal(0.0, sigma, images.shape)), labels.copy()
+
+
+def label_shift(images, labels, rng, ratio: float):
+    """Change class proportions: class ``k`` of ``K`` keeps a fraction ``ratio ** (k / (K - 1))`` of
+    its rows (class 0 keeps all, the last keeps ``ratio``)."""
+    if not 0 < ratio <= 1:
+        raise ValueError(f"labelshift ratio must lie in (0, 1], got {ratio}")
+    classes = np.unique(labels)
+    keep = np.zeros(len(labels), dtype=bool)
+    for i, c in enumerate(classes):
+        rows = np.flatnonzero(labels == c)
+        frac = ratio ** (i / max(len(classes) - 1, 1))
+        keep[rng.choice(rows, size=max(1, round(frac * len(rows))), replace=False)] = True
+    return images[keep], labels[keep]
+
+
+SHIFTS = {"rotate": rotate, "thicken": thicken, "thin": thin, "noise": noise, "labelshift": label_shift}
+
+
+def apply_shift(spec: str, images: np.ndarray, labels: np.ndarray, seed: int = 0):
+    """Apply ``"name:value"`` (``rotate:30``, ``thicken:1``, ``thin:1``, ``noise:40``, ``labelshift:0.2``)."""
+    name, _, value = spec.partition(":")
+    if name not in SHIFTS:
+        raise ValueError(f"unknown shift {name!r}; choose one of {sorted(SHIFTS)} as NAME:VALUE")
+    try:
+        v = float(value)
+    except ValueError:
+        raise ValueError(f"shift {spec!r} needs a number after the colon, e.g. {name}:1") from None
+    images = np.asarray(images)
+    if images.ndim != 3 or images.dtype != np.uint8:
+        raise ValueError(f"shifts work on (N, H, W) uint8 images, got {images.dtype} {images.shape}")
+    return SHIFTS[name](images, np.asarray(labels), np.random.default_rng(seed), v)
