@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-import splitters
 from splitters import RandomSplit, TailSplit, compare_strategies
 from splitters.base import ValidationSplitter
 from splitters.metrics import distribution_shift, gap_stats, rank_agreement, selection_regret
@@ -161,7 +160,24 @@ def test_bad_input(kwargs, fragment):
     assert fragment in str(err.value)
 
 
-def test_dask_backend_matches_local_run():
+def _script():
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("compare_splits", REPO / "scripts" / "compare_splits.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def _script_args(data_dir, tmp_path, *extra):
+    return ["--dataset", "mnist", "--data-dir", str(data_dir), "--cache-dir", str(tmp_path / "c"),
+            "--strategies", "tail", "random", "maxmin", "--models", "lda", "naive_bayes",
+            "--repeats", "1", "--val-size", "50", "--n-components", "5", "--n-jobs", "1", *extra]
+
+
+def test_dask_backend_matches_local_run(synthetic_dir, tmp_path, capsys):
     distributed = pytest.importorskip("dask.distributed", reason="dask[distributed] is installed by `make test`")
     X, y, Xt, yt = _iid(500, 200)
     kw = {"strategies": ["tail", "random"], "models": ["lda", "naive_bayes", "tree"], "repeats": 2, "val_size": 100,
@@ -171,8 +187,13 @@ def test_dask_backend_matches_local_run():
             distributed.Client(cluster) as client:
         remote = compare_strategies(X, y, Xt, yt, backend="dask", **kw)
         assert client.scheduler_info()["workers"]  # the work went to the cluster's workers
+        data_dir, _ = synthetic_dir
+        # the script's path: --backend dask --scheduler ADDRESS
+        assert _script().main(_script_args(data_dir, tmp_path, "--backend", "dask", "--scheduler",
+                                           cluster.scheduler_address, "--out", str(tmp_path / "r"))) == 0
     cols = ["strategy", "repeat", "model", "val_score", "test_score"]
     assert remote.table[cols].equals(local.table[cols])
+    assert (tmp_path / "r" / "report.md").exists()
 
 
 def test_shifts():
@@ -202,21 +223,22 @@ def test_shifts():
 
 
 def test_compare_splits_script_on_synthetic_data(synthetic_dir, tmp_path, capsys):
-    import importlib.util
-
-    from conftest import REPO
-
-    spec = importlib.util.spec_from_file_location("compare_splits", REPO / "scripts" / "compare_splits.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
     data_dir, _ = synthetic_dir
     out = tmp_path / "report"
-    code = script.main(["--dataset", "mnist", "--data-dir", str(data_dir), "--cache-dir", str(tmp_path / "c"),
-                        "--strategies", "tail", "random", "maxmin", "--models", "lda", "naive_bayes",
-                        "--repeats", "1", "--val-size", "50", "--n-components", "5", "--shift", "rotate:20",
-                        "--n-jobs", "1", "--out", str(out)])
-    assert code == 0
+    assert _script().main(_script_args(data_dir, tmp_path, "--shift", "rotate:20", "--out", str(out))) == 0
     printed = capsys.readouterr().out
     assert "shift: rotate:20" in printed and "time per stage" in printed and "recommended:" in printed
     assert (out / "report.md").exists() and (out / "gap.png").exists()
-    splitters.compare  # noqa: B018 - the engine module is importable on its own
+
+
+def test_compare_splits_script_with_own_target_files(synthetic_dir, tmp_path, capsys):
+    from mnist_hf import write_idx
+
+    data_dir, arrays = synthetic_dir
+    target = tmp_path / "target-images.gz"
+    write_idx(target, arrays["t10k-images-idx3-ubyte"][:40])
+    out = tmp_path / "report"
+    assert _script().main(_script_args(data_dir, tmp_path, "--target-images", str(target), "--out", str(out))) == 0
+    printed = capsys.readouterr().out
+    assert "unlabeled target" in printed and "label-free diagnostics only" in printed
+    assert (out / "distances.png").exists() and not (out / "gap.png").exists()
