@@ -1,37 +1,12 @@
-"""Shared fixtures: synthetic IDX folders, the real data in ../shared, a local HTTP server."""
+"""Shared fixtures: synthetic IDX folders, the real data in ../shared, a local HTTP server.
+Plain helpers (no fixtures) are in helpers.py."""
 
 from __future__ import annotations
 
-import os
-import threading
-import time
-from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from mnist_hf.idx import write_idx
-
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("MNIST_HF_SHARED_DATA", REPO.parent / "shared" / "data"))
-
-
-def make_idx_dir(directory: Path, *, n_train: int = 300, n_test: int = 60, classes: int = 10, seed: int = 0,
-                 compress: bool = True) -> dict[str, np.ndarray]:
-    """Write a synthetic MNIST-shaped dataset; labels cycle so every class is present."""
-    rng = np.random.default_rng(seed)
-    directory.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train-labels-idx1-ubyte": (np.arange(n_train) % classes).astype(np.uint8),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "t10k-labels-idx1-ubyte": (np.arange(n_test) % classes).astype(np.uint8),
-    }
-    for name, arr in arrays.items():
-        write_idx(directory / (name + (".gz" if compress else "")), arr)
-    return arrays
+from helpers import SHARED_DATA, FileServer, make_idx_dir
 
 
 @pytest.fixture
@@ -45,81 +20,6 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "fashion-mnist" / "train-images-idx3-ubyte.gz").exists():
         pytest.skip(f"real IDX files not found at {SHARED_DATA} (set MNIST_HF_SHARED_DATA or lay out ../shared/data)")
     return SHARED_DATA
-
-
-def cache_is_clean(cache_dir: Path) -> bool:
-    """No prepared or half-prepared dataset: no arrow files, no .incomplete folders."""
-    if not cache_dir.exists():
-        return True
-    bad = [p for p in cache_dir.rglob("*") if p.suffix == ".arrow" or p.name.endswith(".incomplete")
-           or p.name == "dataset_info.json"]
-    return not bad
-
-
-class FileServer:
-    """A real HTTP server on 127.0.0.1 with per-mirror behaviours, counting every hit.
-
-    URL layout: ``/<mirror>/<filename>`` where ``mirrors[mirror]`` is one of
-    ``"ok"``, ``"404"``, ``"500"``, ``"stall"``, ``"html"`` or a dict ``{filename: bytes}``
-    overriding what is served for some files (corrupt or recompressed copies).
-    """
-
-    def __init__(self, files: dict[str, bytes]):
-        self.files = files
-        self.mirrors: dict[str, object] = {}
-        self.hits: Counter[str] = Counter()
-        self.stall_seconds = 5.0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def _respond(self, with_body: bool):
-                server.hits[self.path] += 1
-                parts = self.path.strip("/").split("/", 1)
-                mirror, name = (parts + [""])[:2]
-                mode = server.mirrors.get(mirror)
-                if mode == "500":
-                    return self.send_error(500)
-                if mode == "stall":
-                    time.sleep(server.stall_seconds)
-                    return self.send_error(504)
-                if mode in ("404", None) or (mode != "html" and name not in server.files):
-                    return self.send_error(404)
-                if mode == "html":
-                    body = b"<!DOCTYPE html><html><body>Access denied</body></html>"
-                elif isinstance(mode, dict) and name in mode:
-                    body = mode[name]
-                else:
-                    body = server.files[name]
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.send_header("Content-Type", "application/octet-stream")
-                self.end_headers()
-                if with_body:
-                    self.wfile.write(body)
-
-            def do_GET(self):
-                self._respond(True)
-
-            def do_HEAD(self):
-                self._respond(False)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def url(self, mirror: str) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_port}/{mirror}/"
-
-    def total_hits(self) -> int:
-        return sum(self.hits.values())
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture

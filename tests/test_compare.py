@@ -163,7 +163,7 @@ def test_bad_input(kwargs, fragment):
 def _script():
     import importlib.util
 
-    from conftest import REPO
+    from helpers import REPO
 
     spec = importlib.util.spec_from_file_location("compare_splits", REPO / "scripts" / "compare_splits.py")
     script = importlib.util.module_from_spec(spec)

@@ -6,7 +6,7 @@ import gzip
 import zlib
 
 import pytest
-from conftest import cache_is_clean
+from helpers import cache_is_clean
 
 import mnist_hf
 from mnist_hf import MirrorError

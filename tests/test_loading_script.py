@@ -5,7 +5,7 @@ from __future__ import annotations
 import datasets
 import numpy as np
 import pytest
-from conftest import REPO, cache_is_clean
+from helpers import REPO, cache_is_clean
 from packaging.version import Version
 
 pytestmark = pytest.mark.loading_script

@@ -9,7 +9,7 @@ import struct
 import datasets
 import numpy as np
 import pytest
-from conftest import cache_is_clean, make_idx_dir
+from helpers import cache_is_clean, make_idx_dir
 
 import mnist_hf
 from mnist_hf import DataValidationError, IDXFormatError, MissingFilesError, split_indices

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import FileServer
+from helpers import FileServer
 
 import mnist_hf
 from mnist_hf import MirrorError, read_idx
