@@ -1,4 +1,5 @@
 import gzip
+import io
 import os
 import struct
 
@@ -129,3 +130,163 @@ def test_iter_idx_blocks_and_errors(tmp_path):
     short = _write(tmp_path, "short", to_idx_bytes(array)[:-5])
     with pytest.raises(IDXFormatError, match="holds only"):
         read_idx_header(short)
+
+
+# Issue 10: what follows a complete gzip member. A gzip file is a series of members whose
+# contents concatenate (RFC 1952 2.2, and `gzip -d` reads them all): a second complete member is
+# data. Anything else after the last member, whatever its length, is trailing garbage, reported
+# with the byte where the gzip data ends; zero padding too (Python's gzip silently skips it).
+GZ = gzip.compress(GOOD, mtime=0)
+STRAY = [b"\n", b"\r\n", b"x", b"junk", b"\x00" * 8, b"\x00" * 100, b"\x1f", b"this is not gzip",
+         b"y" * 21, b"y" * 22, b"y" * 40, b"\x8b\x1f"]
+
+
+@pytest.mark.parametrize("tail", STRAY + [b"z" * n for n in range(1, 30)], ids=repr)
+def test_stray_bytes_after_gzip_are_trailing_garbage(tmp_path, tail):
+    from mnist_hf.idx import iter_idx
+
+    path = _write(tmp_path, "x.gz", GZ + tail)
+    count = f"{len(tail)} byte{'' if len(tail) == 1 else 's'}"
+    expected = f"trailing garbage: {count} after the end of the gzip data (at byte {len(GZ)}), not another gzip member"
+    for read in (read_idx, lambda p: list(iter_idx(p, 2))):
+        with pytest.raises(IDXFormatError) as err:
+            read(path)
+        assert expected in str(err.value)
+        assert "truncated" not in str(err.value)
+        assert path in str(err.value)
+
+
+@pytest.mark.parametrize("tail, problem", [
+    (b"\x1f\x8b", "are cut off"),
+    (b"\x1f\x8b\x08", "are cut off"),
+    (b"\x1f\x8b\x08\x00" + b"\x00" * 6, "are cut off"),  # a whole member header, nothing after it
+    (gzip.compress(b"", mtime=0)[:15], "are cut off"),
+    (b"\x1f\x8bnot a member at all", "are not one"),
+])
+def test_bytes_that_start_like_a_member_are_named_as_such(tmp_path, tail, problem):
+    path = _write(tmp_path, "x.gz", GZ + tail)
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(path)
+    message = str(err.value)
+    where = f"{len(tail)} bytes after the end of the gzip data (at byte {len(GZ)})"
+    assert f"trailing garbage: {where} start like another gzip member" in message
+    assert problem in message
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 4, 5, 8, 11])
+def test_concatenated_members_are_one_stream(tmp_path, cut):
+    # Cuts inside the magic (2), between magic and sizes (4) and inside the sizes: the header
+    # reader must keep reading across the member boundary.
+    members = gzip.compress(GOOD[:cut], mtime=0) + gzip.compress(b"", mtime=0) + gzip.compress(GOOD[cut:], mtime=0)
+    path = _write(tmp_path, "x.gz", members)
+    np.testing.assert_array_equal(read_idx(path), np.arange(12, dtype=np.uint8).reshape(3, 4))
+    from mnist_hf.idx import iter_idx, read_idx_header
+
+    assert read_idx_header(path) == (np.dtype("uint8"), (3, 4))
+    assert [b.tolist() for b in iter_idx(path, 2)] == [[[0, 1, 2, 3], [4, 5, 6, 7]], [[8, 9, 10, 11]]]
+
+
+def test_two_whole_copies_are_too_much_data(tmp_path):
+    with pytest.raises(IDXFormatError, match="trailing garbage: the gzip stream has bytes after the 12 declared"):
+        read_idx(_write(tmp_path, "x.gz", GZ + GZ))
+
+
+def test_second_member_cut_or_corrupt_after_its_data_started(tmp_path):
+    first = gzip.compress(GOOD[:10], mtime=0)
+    second = gzip.compress(GOOD[10:], mtime=0)
+    where = f"gzip member 2 \\(which starts at byte {len(first)}\\)"
+    with pytest.raises(IDXFormatError, match=f"truncated gzip stream: the file ends inside {where}"):
+        read_idx(_write(tmp_path, "cut.gz", first + second[:-4]))
+    bad_crc = bytearray(second)
+    bad_crc[-6] ^= 0xFF
+    with pytest.raises(IDXFormatError, match=f"corrupt gzip data in {where}"):
+        read_idx(_write(tmp_path, "crc.gz", first + bytes(bad_crc)))
+
+
+def test_first_member_problems_keep_their_names(tmp_path):
+    for n in (1, 10, len(GZ) // 2, len(GZ) - 1):
+        with pytest.raises(IDXFormatError, match="truncated gzip stream: the file ends before the compressed data does"):
+            read_idx(_write(tmp_path, f"t{n}.gz", GZ[:n] if n > 1 else GZ[:2]))
+    with pytest.raises(IDXFormatError, match="corrupt gzip data: "):
+        read_idx(_write(tmp_path, "c.gz", GZ[:10] + b"\xff" * 30))
+
+
+def test_lying_gzip_header_allocates_only_what_arrives(tmp_path):
+    # 50 MB declared, 60 kB present: the deflate-ratio check lets it through (60 kB could hold
+    # 66 MB), so only memory that follows the data keeps this from allocating 50 MB up front.
+    import tracemalloc
+
+    header = bytes([0, 0, 8, 2]) + struct.pack(">II", 1, 50_000_000)
+    path = _write(tmp_path, "lie.gz", gzip.compress(header + np.random.default_rng(0).bytes(60_000), mtime=0))
+    from mnist_hf.idx import iter_idx
+
+    for read in (read_idx, lambda p: list(iter_idx(p, 1))):
+        tracemalloc.start()
+        with pytest.raises(IDXFormatError, match="holds only 60,000"):
+            read(path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert peak < 5 * 2**20
+
+
+# Issue 11: the header reader reads exactly, the HTML sniffer is public.
+class _Trickle(io.RawIOBase):
+    """A stream that hands out one byte per read, as pipes and member boundaries may."""
+
+    def __init__(self, data: bytes):
+        self._data = memoryview(data)
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        if not self._data:
+            return 0
+        b[0] = self._data[0]
+        self._data = self._data[1:]
+        return 1
+
+
+def test_read_full_keeps_reading_short_reads():
+    from mnist_hf.idx import _read_full
+
+    assert _read_full(_Trickle(b"abcdef"), 4) == b"abcd"
+    assert _read_full(_Trickle(b"ab"), 4) == b"ab"
+
+
+def test_looks_like_html_is_public_and_used_by_fetch():
+    from mnist_hf import fetch, idx
+
+    assert "looks_like_html" in idx.__all__
+    assert idx.looks_like_html(b"\n<HTML><body>")
+    assert not idx.looks_like_html(GOOD)
+    assert fetch._looks_like_html is idx.looks_like_html
+
+
+# Found by fuzzing (scripts/fuzz_idx.py): ISA-L's own exception escaped for corrupt deflate data,
+# and ISA-L accepts reserved gzip flag bits, which RFC 1952 2.3.1.2 says a decompressor must reject.
+def test_corrupt_deflate_data_is_an_idx_error(tmp_path):
+    body = bytearray(gzip.compress(np.random.default_rng(1).bytes(3000), mtime=0))
+    body[12] ^= 0xFF
+    from mnist_hf.idx import iter_idx, read_idx_header
+
+    path = _write(tmp_path, "x.gz", bytes(body))
+    for read in (read_idx, read_idx_header, lambda p: list(iter_idx(p, 2))):
+        with pytest.raises(IDXFormatError, match="corrupt gzip data"):
+            read(path)
+
+
+@pytest.mark.parametrize("flag", [0x20, 0x40, 0x80])
+def test_reserved_gzip_flags_are_rejected(tmp_path, flag):
+    first = GZ[:3] + bytes([GZ[3] | flag]) + GZ[4:]
+    with pytest.raises(IDXFormatError, match=f"corrupt gzip data: reserved header flag bits set \\(FLG 0x{flag:02X}\\)"):
+        read_idx(_write(tmp_path, "first.gz", first))
+    with pytest.raises(IDXFormatError, match="start like another gzip member but are not one \\(reserved header flag"):
+        read_idx(_write(tmp_path, "second.gz", GZ + gzip.compress(b"", mtime=0)[:3] + bytes([flag]) + b"\x00" * 16))
+
+
+def test_iter_idx_rejects_empty_blocks(tmp_path):
+    from mnist_hf.idx import iter_idx
+
+    with pytest.raises(ValueError, match="rows_per_block must be at least 1, got 0"):
+        next(iter_idx(_write(tmp_path, "x", GOOD), 0))
