@@ -6,10 +6,10 @@
 60000
 """
 
-from .api import load, to_numpy
+from .api import builder, load, to_numpy
 from .fetch import ChecksumError, MirrorError, MissingFilesError
 from .idx import IDXFormatError, read_idx, write_idx
-from .mnist_hf import DataValidationError, MnistConfig, MnistFamily, split_indices
+from .mnist_hf import DataValidationError, MnistConfig, MnistFamily, options, read_provenance, split_indices
 from .sources import SPECS
 
 __all__ = [
@@ -21,8 +21,11 @@ __all__ = [
     "MissingFilesError",
     "MnistConfig",
     "MnistFamily",
+    "builder",
     "load",
+    "options",
     "read_idx",
+    "read_provenance",
     "split_indices",
     "to_numpy",
     "write_idx",

@@ -16,7 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .idx import _looks_like_html
+from datasets import config as datasets_config
+from datasets.utils.file_utils import hash_url_to_filename
+
+from .idx import looks_like_html as _looks_like_html
 from .sources import DatasetSpec, FileSpec
 
 logger = logging.getLogger(__name__)
@@ -29,7 +32,8 @@ class MissingFilesError(FileNotFoundError):
 
 
 class ChecksumError(ValueError):
-    """A file is neither the published archive nor a copy of its content."""
+    """Every mirror served a file, but none was the published archive or a copy of its content;
+    the message lists each mirror and why."""
 
 
 class MirrorError(ConnectionError):
@@ -89,7 +93,8 @@ def verify_file(path: str, spec: FileSpec) -> Verification:
     return Verification("unverified", f"md5 {md5} / content sha256 {sha[:16]}... match neither the {expected}")
 
 
-def find_local(directory: str, spec: FileSpec) -> str | None:
+def local_path(directory: str, spec: FileSpec) -> str | None:
+    """The path of ``spec``'s file in ``directory`` under any of its accepted names, or None."""
     for name in spec.local_names:
         candidate = os.path.join(directory, name)
         if os.path.isfile(candidate):
@@ -97,14 +102,14 @@ def find_local(directory: str, spec: FileSpec) -> str | None:
     return None
 
 
-def locate_local(directory: str, dataset: DatasetSpec) -> dict[str, str]:
-    """Paths of a dataset's files in ``directory``; the error lists what is missing and found."""
+def local_paths(directory: str, dataset: DatasetSpec) -> dict[str, str]:
+    """``{role: path}`` for all of a dataset's files in ``directory``; the error lists what is missing and found."""
     directory = os.path.expanduser(os.fspath(directory))
     if not os.path.isdir(directory):
         raise MissingFilesError(f"data_dir {directory!r} is not a directory")
     found, missing = {}, []
     for role, spec in dataset.files.items():
-        path = find_local(directory, spec)
+        path = local_path(directory, spec)
         if path is None:
             missing.append(" or ".join(spec.local_names[:2]))
         else:
@@ -119,9 +124,9 @@ def locate_local(directory: str, dataset: DatasetSpec) -> dict[str, str]:
     return found
 
 
-def resolve_local_dir(directory: str, dataset: DatasetSpec, map_fn: Callable = map) -> dict[str, ResolvedFile]:
-    """Resolve all files from a user's ``data_dir``; unverified files are used with a warning."""
-    found = locate_local(directory, dataset)
+def resolve_data_dir(directory: str, dataset: DatasetSpec, map_fn: Callable = map) -> dict[str, ResolvedFile]:
+    """``{role: ResolvedFile}`` from a user's ``data_dir``; unverified files are used with a warning."""
+    found = local_paths(directory, dataset)
     checks = map_fn(lambda role: verify_file(found[role], dataset.files[role]), list(found))
     out = {}
     for (role, path), v in zip(found.items(), checks):
@@ -138,7 +143,7 @@ def resolve_system_dirs(dirs: Sequence[str], dataset: DatasetSpec) -> dict[str, 
             continue
         out = {}
         for role, spec in dataset.files.items():
-            path = find_local(directory, spec)
+            path = local_path(directory, spec)
             if path is None:
                 break
             v = verify_file(path, spec)
@@ -154,11 +159,12 @@ def resolve_system_dirs(dirs: Sequence[str], dataset: DatasetSpec) -> dict[str, 
 def _cache_path(dl_manager: Any, url: str) -> str:
     # Where datasets' download manager keeps ``url``; lets us drop a rejected download
     # and notice which mirror is already cached, without touching the network.
-    from datasets import config
-    from datasets.utils.file_utils import hash_url_to_filename
-
-    cache_dir = dl_manager.download_config.cache_dir or config.DOWNLOADED_DATASETS_PATH
+    cache_dir = dl_manager.download_config.cache_dir or datasets_config.DOWNLOADED_DATASETS_PATH
     return os.path.join(os.fspath(cache_dir), hash_url_to_filename(url))
+
+
+def _is_remote(url: str) -> bool:
+    return "://" in url and not url.startswith("file://")
 
 
 def _discard(path: str) -> None:
@@ -169,7 +175,7 @@ def _discard(path: str) -> None:
             pass
 
 
-def _describe(exc: BaseException) -> str:
+def _describe(exc: BaseException, url: str) -> str:
     """A one-line reason, from the root of the chain (fsspec wraps HTTP errors in FileNotFoundError)."""
     chain = []
     while exc is not None and len(chain) < 10:
@@ -186,48 +192,74 @@ def _describe(exc: BaseException) -> str:
             return f"HTTP {status}" + (f" {message}" if message else "")
     root = chain[-1]
     if isinstance(root, FileNotFoundError):
-        return "not found (HTTP 404)"
+        return "not found (HTTP 404)" if _is_remote(url) else "no such local file"
     text = str(root).strip().splitlines()[0] if str(root).strip() else ""
     return f"{type(root).__name__}: {text[:160]}"
+
+
+def _check_download(path: str, spec: FileSpec) -> Verification:
+    """The verification of a downloaded file; raises :class:`ChecksumError` when it is another file,
+    :class:`MirrorError` when it is a web page (the server failed, the file may be fine)."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if _looks_like_html(head):
+        raise MirrorError("served an HTML page instead of the file (error page or captive portal)")
+    verification = verify_file(path, spec)
+    if not verification.ok:
+        raise ChecksumError(f"checksum mismatch: {verification.detail}")
+    return verification
+
+
+_OFFLINE_HINT = (
+    "To work offline, put the four IDX files (gzip or raw) in a folder and pass "
+    "data_dir=... (CLI: --data-dir); to use another server, pass mirrors=[...] "
+    "(CLI: --mirror URL)."
+)
 
 
 def download_file(dl_manager: Any, spec: FileSpec, mirrors: Sequence[str]) -> ResolvedFile:
     """Download one file through ``dl_manager``, falling back along ``mirrors``.
 
     A mirror already in the download cache is tried first, so a second call makes no
-    request. Raises :class:`MirrorError` listing each mirror's failure.
+    request. A mirror may also be a local folder (its files are checked, never deleted).
+
+    Raises
+    ------
+    ChecksumError
+        Every mirror served a file, none of them the published one.
+    MirrorError
+        Otherwise, when no mirror gave the file (or ``mirrors`` is empty); the message lists
+        each mirror and why.
     """
+    if isinstance(mirrors, str):
+        mirrors = (mirrors,)
+    if not mirrors:
+        raise MirrorError(
+            f"could not get {spec.filename}: no mirrors to try (mirrors is empty), no data_dir and "
+            f"no verified system copy.\n{_OFFLINE_HINT}"
+        )
     urls = [m if m.endswith(spec.filename) else m.rstrip("/") + "/" + spec.filename for m in mirrors]
     urls.sort(key=lambda u: not os.path.exists(_cache_path(dl_manager, u)))  # stable: cached first
-    failures = []
+    failures, rejected = [], 0
     for url in urls:
         try:
             path = dl_manager.download(url)
         except Exception as e:  # any HTTP error, timeout or connection failure: next mirror
             _discard(_cache_path(dl_manager, url))
-            failures.append((url, _describe(e)))
+            failures.append((url, _describe(e, url)))
             logger.warning("mirror failed for %s: %s", url, failures[-1][1])
             continue
-        with open(path, "rb") as f:
-            head = f.read(512)
-        if _looks_like_html(head):
-            reason = "served an HTML page instead of the file (error page or captive portal)"
-            verification = Verification("unverified", reason)
-        else:
-            verification = verify_file(path, spec)
-            reason = f"checksum mismatch: {verification.detail}"
-        if verification.ok:
-            return ResolvedFile(spec, path, url, verification)
-        _discard(path)
-        failures.append((url, reason))
-        logger.warning("rejected download %s: %s", url, reason)
+        try:
+            return ResolvedFile(spec, path, url, _check_download(path, spec))
+        except (ChecksumError, MirrorError) as e:
+            if _is_remote(url):  # a local mirror's file is the user's: never deleted
+                _discard(path)
+            rejected += isinstance(e, ChecksumError)
+            failures.append((url, str(e)))
+            logger.warning("rejected download %s: %s", url, e)
     lines = "\n".join(f"  - {url}: {why}" for url, why in failures)
-    raise MirrorError(
-        f"could not get {spec.filename} from any mirror:\n{lines}\n"
-        "To work offline, put the four IDX files (gzip or raw) in a folder and pass "
-        "data_dir=... (CLI: --data-dir); to use another server, pass mirrors=[...] "
-        "(CLI: --mirror URL)."
-    )
+    error = ChecksumError if rejected == len(failures) else MirrorError
+    raise error(f"could not get {spec.filename} from any mirror:\n{lines}\n{_OFFLINE_HINT}")
 
 
 def resolve_files(
@@ -237,7 +269,7 @@ def resolve_files(
     system_dirs: Sequence[str],
     mirrors: Sequence[str],
     dl_manager: Any,
-    timeout: float = 60.0,
+    timeout: float,
     map_fn: Callable = map,
 ) -> dict[str, ResolvedFile]:
     """Resolve every file: explicit ``data_dir``, else a system copy, else the mirrors.
@@ -245,7 +277,7 @@ def resolve_files(
     ``map_fn`` (e.g. an executor's ``map``) runs the local checksum work, which releases the GIL.
     """
     if data_dir:
-        return resolve_local_dir(data_dir, dataset, map_fn)
+        return resolve_data_dir(data_dir, dataset, map_fn)
     system = resolve_system_dirs(system_dirs, dataset)
     if system is not None:
         return system
@@ -255,7 +287,9 @@ def resolve_files(
 
 def set_download_timeout(dl_manager: Any, timeout: float) -> None:
     """Make a stalled mirror fail after ``timeout`` seconds (datasets downloads through aiohttp)."""
-    import aiohttp  # slow to import: only when we really download
+    # Deferred: aiohttp is slow to import (datasets itself does not load it), and only a real
+    # download needs it.
+    import aiohttp
 
     options = dl_manager.download_config.storage_options
     for protocol in ("http", "https"):

@@ -22,15 +22,22 @@ final 5,000" training images, while its code takes the *first* 5,000. Use
 from __future__ import annotations
 
 import json
+import math
+import numbers
 import os
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import datasets
 import numpy as np
 import pyarrow as pa
+
+# The split rules live in the installed ``splitters`` package (an absolute import, which a
+# datasets 3.x loading script may make), so the builder and the splitters pick the same rows.
+from splitters.rules import RULES, validation_rows
 
 # Each sibling is imported here directly: datasets 3.x copies only the local modules a
 # loading script imports itself.
@@ -39,7 +46,7 @@ from .idx import iter_idx, read_idx, read_idx_header
 from .png import encode_png_batch
 from .sources import SPECS, DatasetSpec
 
-VALIDATION_STRATEGIES = ("tail", "head", "random")
+VALIDATION_STRATEGIES = tuple(RULES)
 IMAGE_FORMATS = ("png", "array")
 PROVENANCE_FILE = "mnist_hf_provenance.json"
 
@@ -48,66 +55,216 @@ class DataValidationError(ValueError):
     """The IDX files parse but do not make a valid dataset (counts, labels, shapes)."""
 
 
+def _option(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass
 class MnistConfig(datasets.BuilderConfig):
     """One dataset of the family, plus how to split and store it.
 
-    Args:
-        validation_size: rows carved from ``train`` into ``validation`` (0: no validation split).
-        validation_strategy: ``"tail"`` (last rows), ``"head"`` (first rows) or ``"random"``.
-        validation_seed: seed for ``"random"``.
-        stratify: for ``"random"``, keep each class's share in both parts.
-        image_format: ``"png"`` (``datasets.Image``) or ``"array"`` (``Array2D`` uint8).
-        mirrors: base URLs to try in order, replacing the built-in list.
-        system_dirs: folders holding a system copy, replacing the built-in list.
-        timeout: seconds before a stalled mirror is abandoned.
+    This class is the one definition of the builder's options: their names, defaults, a
+    one-line description each (field metadata ``"help"``; :func:`options` lists them, and the
+    Parameters section below is generated from them) and their validation (:meth:`validate`,
+    run once for every config a builder creates).
+
+{parameters}
+    Examples
+    --------
+    >>> MnistConfig(name="mnist", validation_size=5000).validation_strategy
+    'tail'
+    >>> sorted(options())[:3]
+    ['image_format', 'mirrors', 'stratify']
     """
 
-    validation_size: int = 0
-    validation_strategy: str = "tail"
-    validation_seed: int = 0
-    stratify: bool = False
-    image_format: str = "png"
-    mirrors: Sequence[str] | None = None
-    system_dirs: Sequence[str] | None = None
-    timeout: float = 60.0
-
-    def __post_init__(self):
-        super().__post_init__()
-        self.validate()
+    # name: type = _option(default, one-line help); nothing else states these defaults.
+    validation_size: int = _option(0, "rows carved from train into validation (0: no validation split)")
+    validation_strategy: str = _option("tail", "which training rows: the last (tail), the first (head) or random")
+    validation_seed: int = _option(0, "seed of the random validation draw")
+    stratify: bool = _option(False, "with validation_strategy='random', keep each class's share in both parts")
+    image_format: str = _option("png", "how images are stored: png (datasets.Image) or array (Array2D uint8)")
+    mirrors: Sequence[str] | None = _option(
+        None, "base URLs (or folders) tried in order, replacing the built-in list; one string is one mirror"
+    )
+    system_dirs: Sequence[str] | None = _option(
+        None, "folders holding a system copy, replacing the built-in list; one string is one folder"
+    )
+    timeout: float = _option(60.0, "seconds before a stalled mirror is abandoned")
 
     def validate(self) -> None:
-        """Check the options; datasets sets overrides with ``setattr``, so the builder calls this too."""
+        """Check every option and normalise it in place (numpy integers to int, one string to one mirror).
+
+        Raises
+        ------
+        ValueError
+            Naming the option, what it got and what it takes.
+
+        Examples
+        --------
+        >>> c = MnistConfig(name="mnist", mirrors="http://host/mnist/")
+        >>> c.validate(); c.mirrors
+        ('http://host/mnist/',)
+        >>> MnistConfig(name="mnist", validation_size=True).validate()
+        Traceback (most recent call last):
+        ...
+        ValueError: validation_size must be a non-negative integer (a count of rows), got True
+        """
         if self.validation_strategy not in VALIDATION_STRATEGIES:
             raise ValueError(
                 f"validation_strategy must be one of {VALIDATION_STRATEGIES}, got {self.validation_strategy!r}"
             )
         if self.image_format not in IMAGE_FORMATS:
             raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {self.image_format!r}")
-        if not isinstance(self.validation_size, (int, np.integer)) or self.validation_size < 0:
-            raise ValueError(f"validation_size must be a non-negative integer, got {self.validation_size!r}")
-        if self.timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {self.timeout!r}")
+        self.validation_size = _integer("validation_size", self.validation_size, "a count of rows")
+        self.validation_seed = _integer("validation_seed", self.validation_seed, "a seed")
+        if not isinstance(self.stratify, (bool, np.bool_)):
+            raise ValueError(f"stratify must be True or False, got {self.stratify!r}")
+        self.stratify = bool(self.stratify)
+        if self.stratify and self.validation_strategy != "random":
+            raise ValueError(
+                f"stratify=True needs validation_strategy='random' (got {self.validation_strategy!r}, "
+                "which takes rows by position)"
+            )
+        self.mirrors = _strings("mirrors", self.mirrors)
+        self.system_dirs = _strings("system_dirs", self.system_dirs)
+        t = self.timeout
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, numbers.Real) or not (math.isfinite(t) and t > 0):
+            raise ValueError(f"timeout must be a positive number of seconds, got {t!r}")
+        self.timeout = float(t)
 
     @property
     def spec(self) -> DatasetSpec:
+        """The :class:`~mnist_hf.sources.DatasetSpec` this config's name refers to."""
         try:
             return SPECS[self.name]
         except KeyError:
             raise ValueError(f"unknown dataset {self.name!r}; choose one of {sorted(SPECS)}") from None
 
 
+def _parameters_section(cls: type) -> str:
+    lines = ["    Parameters", "    ----------"]
+    for f in fields(cls):
+        if "help" in f.metadata:
+            text = f.metadata["help"]
+            lines += [f"    {f.name} : {f.type}, default {f.default!r}", f"        {text[:1].upper()}{text[1:]}."]
+    return "\n".join(lines) + "\n\n"
+
+
+MnistConfig.__doc__ = MnistConfig.__doc__.replace("{parameters}\n", _parameters_section(MnistConfig))
+
+
+def _integer(name: str, value: Any, what: str) -> int:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"{name} must be a non-negative integer ({what}), got {value!r}")
+    return int(value)
+
+
+def _strings(name: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        value = (value,)
+    try:
+        items = tuple(os.fspath(v) for v in value)
+    except TypeError:
+        raise ValueError(f"{name} must be a string or a sequence of strings, got {value!r}") from None
+    if any(not v.strip() for v in items):
+        raise ValueError(f"{name} holds an empty string: {items!r}")
+    return items
+
+
+def options() -> dict[str, tuple[Any, str]]:
+    """The builder's options: ``{name: (default, one-line description)}``, read from :class:`MnistConfig`.
+
+    Returns
+    -------
+    dict
+        One entry per option, in declaration order (``datasets.BuilderConfig``'s own fields excluded).
+
+    Examples
+    --------
+    >>> default, text = options()["timeout"]
+    >>> text
+    'seconds before a stalled mirror is abandoned'
+    """
+    return {f.name: (f.default, f.metadata["help"]) for f in fields(MnistConfig) if "help" in f.metadata}
+
+
+def read_provenance(cache_dir: str | os.PathLike) -> dict[str, dict[str, str]]:
+    """Where each file of a prepared dataset came from and how it was verified.
+
+    Parameters
+    ----------
+    cache_dir : str or os.PathLike
+        The prepared dataset's folder (``builder.cache_dir``).
+
+    Returns
+    -------
+    dict
+        ``{role: {"file", "path", "origin", "verification", "detail"}}``; ``verification`` is
+        ``"md5"``, ``"content-sha256"`` or ``"unverified"``.
+
+    Raises
+    ------
+    FileNotFoundError
+        When ``cache_dir`` holds no record (not prepared by this builder).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> read_provenance(tempfile.mkdtemp())
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: ... holds no mnist_hf_provenance.json: not a dataset prepared by mnist_hf
+    """
+    path = os.path.join(os.fspath(cache_dir), PROVENANCE_FILE)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{os.fspath(cache_dir)} holds no {PROVENANCE_FILE}: not a dataset prepared by mnist_hf"
+        ) from None
+
+
 def split_indices(
     n: int,
     size: int,
-    strategy: str = "tail",
+    strategy: str,
     *,
-    seed: int = 0,
+    seed: int | None = None,
     labels: np.ndarray | None = None,
-    stratify: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted ``(train, validation)`` row indices for a pool of ``n`` rows.
 
+    The rules are :mod:`splitters.rules`', so :class:`splitters.RandomSplit` with
+    ``random_state=seed`` picks the same validation rows.
+
+    Parameters
+    ----------
+    n : int
+        Rows in the training pool.
+    size : int
+        Validation rows, ``1 .. n - 1``.
+    strategy : {"tail", "head", "random"}
+        The rule.
+    seed : int, optional
+        Seed of the ``"random"`` draw.
+    labels : numpy.ndarray, optional
+        Given, the ``"random"`` draw is stratified by these classes.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Train and validation row indices, sorted.
+
+    Raises
+    ------
+    ValueError
+        ``size`` outside ``1 .. n - 1``, an unknown strategy, or labels with a positional rule.
+
+    Examples
+    --------
     >>> [a.tolist() for a in split_indices(5, 2, "tail")]
     [[0, 1, 2], [3, 4]]
     >>> [a.tolist() for a in split_indices(5, 2, "head")]
@@ -115,52 +272,49 @@ def split_indices(
     """
     if not 0 < size < n:
         raise ValueError(f"validation_size must be between 1 and {n - 1} (the train split has {n} rows), got {size}")
-    everything = np.arange(n)
-    if strategy == "tail":
-        return everything[: n - size], everything[n - size :]
-    if strategy == "head":
-        return everything[size:], everything[:size]
-    if strategy == "random":
-        from sklearn.model_selection import train_test_split
-
-        train, val = train_test_split(
-            everything, test_size=size, random_state=seed, stratify=labels if stratify else None
-        )
-        return np.sort(train), np.sort(val)
-    raise ValueError(f"unknown validation_strategy {strategy!r}; choose one of {VALIDATION_STRATEGIES}")
+    val = validation_rows(strategy, n, size, random_state=seed, labels=labels)
+    keep = np.ones(n, dtype=bool)
+    keep[val] = False
+    return np.flatnonzero(keep), val
 
 
-def _check_parts(
-    images: dict[str, tuple[np.dtype, tuple[int, ...]]],
-    labels: dict[str, np.ndarray],
+def _check_headers(
+    meta: dict[str, tuple[np.dtype, tuple[int, ...]]],
     files: dict[str, ResolvedFile],
     spec: DatasetSpec,
 ) -> None:
-    """Shapes, types, counts and label range; ``images`` gives each part's (dtype, shape)."""
-    num_classes = len(spec.class_names)
+    """Shapes, types and counts from the four headers (``meta[role] = (dtype, shape)``), before any data is read.
+
+    The image and label counts of a split must agree here, so a header declaring a huge count
+    fails before memory for it is allocated.
+    """
     for part in ("train", "test"):
-        (dtype, shape), lab = images[part], labels[part]
+        (idtype, ishape), (ldtype, lshape) = meta[f"{part}_images"], meta[f"{part}_labels"]
         ipath, lpath = files[f"{part}_images"].path, files[f"{part}_labels"].path
-        if len(shape) != 3 or shape[1:] != spec.image_shape:
+        if len(ishape) != 3 or ishape[1:] != spec.image_shape:
             raise DataValidationError(
-                f"{ipath}: expected images of shape (N, {spec.image_shape[0]}, {spec.image_shape[1]}), got {shape}"
+                f"{ipath}: expected images of shape (N, {spec.image_shape[0]}, {spec.image_shape[1]}), got {ishape}"
             )
-        if dtype != np.uint8:
-            raise DataValidationError(f"{ipath}: expected unsigned bytes (type 0x08), got {dtype}")
-        if lab.ndim != 1 or lab.dtype.kind not in "iu":
+        if idtype != np.uint8:
+            raise DataValidationError(f"{ipath}: expected unsigned bytes (type 0x08), got {idtype}")
+        if len(lshape) != 1 or ldtype.kind not in "iu":
             raise DataValidationError(
-                f"{lpath}: expected a 1-D array of integer labels, got {lab.dtype} of shape {lab.shape}"
+                f"{lpath}: expected a 1-D array of integer labels, got {ldtype} of shape {lshape}"
             )
-        if shape[0] != len(lab):
+        if ishape[0] != lshape[0]:
             raise DataValidationError(
-                f"{part} split: {ipath} holds {shape[0]:,} images but {lpath} holds {len(lab):,} labels"
+                f"{part} split: {ipath} holds {ishape[0]:,} images but {lpath} holds {lshape[0]:,} labels"
             )
-        if lab.size and (lab.min() < 0 or lab.max() >= num_classes):
-            bad = lab[(lab < 0) | (lab >= num_classes)]
-            raise DataValidationError(
-                f"{lpath}: {bad.size:,} label(s) outside 0..{num_classes - 1} for {spec.name} "
-                f"(first bad value: {int(bad[0])})"
-            )
+
+
+def _check_labels(labels: np.ndarray, path: str, spec: DatasetSpec) -> None:
+    num_classes = len(spec.class_names)
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels[(labels < 0) | (labels >= num_classes)]
+        raise DataValidationError(
+            f"{path}: {bad.size:,} label(s) outside 0..{num_classes - 1} for {spec.name} "
+            f"(first bad value: {int(bad[0])})"
+        )
 
 
 def _prefetched(iterator: Iterator, pool: ThreadPoolExecutor) -> Iterator:
@@ -187,8 +341,14 @@ class MnistFamily(datasets.ArrowBasedBuilder):
     DEFAULT_CONFIG_NAME = "mnist"
     DEFAULT_WRITER_BATCH_SIZE = 1000
 
+    def _create_builder_config(self, *args: Any, **kwargs: Any) -> tuple[MnistConfig, str]:
+        # Every way of making a config ends here (datasets 3.6 and 5 alike): a new MnistConfig,
+        # or a copy of a predefined one with overrides set by setattr, which skips __post_init__.
+        config, config_id = super()._create_builder_config(*args, **kwargs)
+        config.validate()
+        return config, config_id
+
     def _info(self) -> datasets.DatasetInfo:
-        self.config.validate()
         spec = self.config.spec
         if self.config.image_format == "array":
             image = datasets.Array2D(shape=spec.image_shape, dtype="uint8")
@@ -218,19 +378,19 @@ class MnistFamily(datasets.ArrowBasedBuilder):
                 map_fn=pool.map,  # checksums release the GIL
             )
         # Everything is checked before the first row is written, so a bad file fails with its
-        # own message and leaves no partial dataset behind. An image archive that matched a
-        # published checksum is the published data: its header is enough, and it is streamed
-        # while writing. Any other image file is read and checked in full first.
+        # own message and leaves no partial dataset behind. The headers come first: counts that
+        # disagree fail before any data is read. An image archive that matched a published
+        # checksum is the published data: its header is enough, and it is streamed while
+        # writing. Any other image file is read and checked in full first.
+        meta = {role: read_idx_header(f.path) for role, f in files.items()}
+        _check_headers(meta, files, spec)
         labels = {part: read_idx(files[f"{part}_labels"].path) for part in ("train", "test")}
-        images, meta = {}, {}
+        for part, lab in labels.items():
+            _check_labels(lab, files[f"{part}_labels"].path, spec)
+        images = {}
         for part in ("train", "test"):
             f = files[f"{part}_images"]
-            if f.verification.ok:
-                images[part], meta[part] = f.path, read_idx_header(f.path)
-            else:
-                array = read_idx(f.path)
-                images[part], meta[part] = array, (array.dtype, array.shape)
-        _check_parts(meta, labels, files, spec)
+            images[part] = f.path if f.verification.ok else read_idx(f.path)
         if not isinstance(images["test"], str):
             images["test"] = files["test_images"].path  # checked; streamed again, not held meanwhile
 
@@ -238,7 +398,7 @@ class MnistFamily(datasets.ArrowBasedBuilder):
         if cfg.validation_size:
             train_idx, val_idx = split_indices(
                 len(labels["train"]), cfg.validation_size, cfg.validation_strategy,
-                seed=cfg.validation_seed, labels=labels["train"], stratify=cfg.stratify,
+                seed=cfg.validation_seed, labels=labels["train"] if cfg.stratify else None,
             )
             splits.append((datasets.Split.TRAIN, images["train"], labels["train"], train_idx))
             splits.append((datasets.Split.VALIDATION, images["train"], labels["train"], val_idx))
@@ -252,6 +412,7 @@ class MnistFamily(datasets.ArrowBasedBuilder):
         ]
 
     def _write_provenance(self, files: dict[str, ResolvedFile]) -> None:
+        # Read back by read_provenance(), beside it in this module.
         record = {
             role: {
                 "file": f.spec.filename,

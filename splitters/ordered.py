@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from .base import ValidationSplitter
+from .rules import head_rows, tail_rows
 
 
 class TailSplit(ValidationSplitter):
@@ -19,7 +18,7 @@ class TailSplit(ValidationSplitter):
         self.val_size = val_size
 
     def _validation_indices(self, X, y, groups, n_val, rng):
-        return np.arange(X.shape[0] - n_val, X.shape[0])
+        return tail_rows(X.shape[0], n_val)
 
 
 class HeadSplit(ValidationSplitter):
@@ -34,4 +33,4 @@ class HeadSplit(ValidationSplitter):
         self.val_size = val_size
 
     def _validation_indices(self, X, y, groups, n_val, rng):
-        return np.arange(n_val)
+        return head_rows(X.shape[0], n_val)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import StratifiedShuffleSplit
 
 from .base import ValidationSplitter
+from .rules import random_rows
 
 
 class RandomSplit(ValidationSplitter):
     """A uniformly random validation part; with ``stratify=True`` each class of ``y`` keeps its
     share (within one sample).
+
+    The rule is :func:`splitters.rules.random_rows`, drawn from one generator seeded by
+    ``random_state`` (repeats draw anew), so an integer ``random_state`` picks the rows the
+    ``mnist_hf`` builder puts in validation with ``validation_seed`` set to it.
 
     >>> import numpy as np
     >>> s = RandomSplit(val_size=3, random_state=0)
@@ -37,11 +41,7 @@ class RandomSplit(ValidationSplitter):
             raise ValueError(f"cannot stratify {len(classes)} classes into parts of {n_val} and {X.shape[0] - n_val} rows")
 
     def _validation_indices(self, X, y, groups, n_val, rng):
-        if not self.stratify:
-            return rng.choice(X.shape[0], size=n_val, replace=False)
-        seed = rng.randint(np.iinfo(np.int32).max)
-        sss = StratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
-        return next(sss.split(np.zeros((len(y), 1)), y))[1]
+        return random_rows(X.shape[0], n_val, rng, labels=y if self.stratify else None)
 
 
 class GroupSplit(ValidationSplitter):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import datasets
+import huggingface_hub.constants
 import pytest
 from helpers import SHARED_DATA, FileServer, make_idx_dir
 
@@ -23,7 +25,17 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-def fashion_server(shared_data: Path):
+def online(monkeypatch):
+    """Downloads from the local server work whatever the caller's offline settings
+    (HF_HUB_OFFLINE=1 is read into datasets' config at import time)."""
+    for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(datasets.config, name, False, raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+
+
+@pytest.fixture
+def fashion_server(shared_data: Path, online):
     files = {p.name: p.read_bytes() for p in (shared_data / "fashion-mnist").glob("*.gz")}
     server = FileServer(files)
     yield server

@@ -3,6 +3,9 @@ the location of the real data, a local HTTP server."""
 
 from __future__ import annotations
 
+import dataclasses
+import gzip
+import hashlib
 import os
 import threading
 import time
@@ -13,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from mnist_hf.idx import write_idx
+from mnist_hf.sources import DatasetSpec
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MNIST_HF_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -43,6 +47,37 @@ def cache_is_clean(cache_dir: Path) -> bool:
     return not bad
 
 
+def cache_leftovers(cache_dir: Path) -> list[str]:
+    """Everything left in a cache after a failed prepare except datasets' empty lock files and
+    the folders holding them (datasets keeps lock files by design; see README "Bad input")."""
+    if not cache_dir.exists():
+        return []
+    left = []
+    for p in sorted(cache_dir.rglob("*")):
+        if p.is_dir():
+            if not any(p.iterdir()):
+                left.append(f"{p.relative_to(cache_dir)}/ (empty folder)")
+        elif not (p.name.endswith(".lock") and p.stat().st_size == 0):
+            left.append(str(p.relative_to(cache_dir)))
+    return left
+
+
+def verified_spec(spec: DatasetSpec, directory: Path) -> DatasetSpec:
+    """``spec`` with the published MD5s replaced by those of the files in ``directory``, so
+    synthetic files count as the published ones (verified, hence streamed)."""
+    files = {}
+    for role, f in spec.files.items():
+        data = (directory / f.filename).read_bytes()
+        files[role] = dataclasses.replace(f, size=len(data), md5=hashlib.md5(data).hexdigest(),
+                                          content_sha256=hashlib.sha256(gzip.decompress(data)).hexdigest())
+    return dataclasses.replace(spec, files=files)
+
+
+def gz_files(directory: Path) -> dict[str, bytes]:
+    """``{name: bytes}`` of the gzip files in ``directory`` (what a FileServer serves)."""
+    return {p.name: p.read_bytes() for p in directory.glob("*.gz")}
+
+
 class FileServer:
     """A real HTTP server on 127.0.0.1 with per-mirror behaviours, counting every hit.
 
@@ -71,7 +106,10 @@ class FileServer:
                     return self.send_error(500)
                 if mode == "stall":
                     time.sleep(server.stall_seconds)
-                    return self.send_error(504)
+                    try:
+                        return self.send_error(504)
+                    except (BrokenPipeError, ConnectionResetError):  # the client gave up, as intended
+                        return None
                 if mode in ("404", None) or (mode != "html" and name not in server.files):
                     return self.send_error(404)
                 if mode == "html":

@@ -8,6 +8,9 @@ import pytest
 from helpers import REPO, cache_is_clean
 from packaging.version import Version
 
+import splitters
+from mnist_hf.idx import write_idx
+
 pytestmark = pytest.mark.loading_script
 
 if Version(datasets.__version__) >= Version("4"):
@@ -41,6 +44,37 @@ def test_script_options_validation_and_array(synthetic_dir, tmp_path):
     assert {k: v.num_rows for k, v in ds.items()} == {"train": 260, "validation": 40, "test": 60}
     np.testing.assert_array_equal(np.asarray(ds["validation"].with_format("numpy")["image"]),
                                   arrays["train-images-idx3-ubyte"][:40])
+
+
+def test_script_imports_the_shared_split_rule(tmp_path):
+    """The script imports splitters.rules (an installed package, as a loading script may): its
+    stratified random split is the splitter's."""
+    rng = np.random.default_rng(5)
+    labels = rng.choice(10, size=200, p=np.linspace(1, 4, 10) / np.linspace(1, 4, 10).sum()).astype(np.uint8)
+    labels[:20] = np.arange(20) % 10
+    images = np.zeros((200, 28, 28), np.uint8)
+    images[:, 0, 0] = np.arange(200)
+    data_dir = tmp_path / "idx"
+    data_dir.mkdir()
+    for prefix, n in (("train", 200), ("t10k", 30)):
+        write_idx(data_dir / f"{prefix}-images-idx3-ubyte.gz", images[:n])
+        write_idx(data_dir / f"{prefix}-labels-idx1-ubyte.gz", labels[:n])
+    ds = datasets.load_dataset(SCRIPT, "mnist", data_dir=str(data_dir), cache_dir=str(tmp_path / "c"),
+                               trust_remote_code=True, system_dirs=(), validation_size=37, validation_strategy="random",
+                               stratify=True, validation_seed=11, image_format="array")
+    _, val = next(splitters.RandomSplit(val_size=37, stratify=True, random_state=11).split(np.zeros((200, 1)), labels))
+    got = np.asarray(ds["validation"].with_format("numpy")["image"])[:, 0, 0]
+    np.testing.assert_array_equal(got, val)
+
+
+def test_script_rejects_bad_options_with_a_clear_error(synthetic_dir, tmp_path):
+    data_dir, _ = synthetic_dir
+    for options, message in (({"timeout": "5"}, "timeout must be a positive number"),
+                             ({"validation_size": True}, "validation_size must be a non-negative integer"),
+                             ({"validation_size": 5, "stratify": True}, "stratify=True needs")):
+        with pytest.raises(ValueError, match=message):
+            datasets.load_dataset(SCRIPT, "mnist", data_dir=str(data_dir), cache_dir=str(tmp_path / "c"),
+                                  trust_remote_code=True, system_dirs=(), **options)
 
 
 def test_script_bad_file_gives_clear_error(synthetic_dir, tmp_path):

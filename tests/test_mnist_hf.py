@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import inspect
+import re
 import shutil
 import struct
+import tracemalloc
+import zlib
 
 import datasets
 import numpy as np
 import pytest
-from helpers import cache_is_clean, make_idx_dir
+from helpers import FileServer, cache_is_clean, cache_leftovers, gz_files, make_idx_dir, verified_spec
+from sklearn.model_selection import train_test_split
 
 import mnist_hf
 from mnist_hf import DataValidationError, IDXFormatError, MissingFilesError, split_indices
 from mnist_hf.idx import write_idx
+from mnist_hf.sources import SPECS
 
 NO_SYSTEM = {"system_dirs": ()}
 
@@ -39,24 +46,28 @@ def test_splits_match_the_idx_files(synthetic_dir, tmp_path, image_format):
 @pytest.mark.parametrize("strategy", ["tail", "head", "random"])
 def test_validation_strategies(synthetic_dir, tmp_path, strategy):
     data_dir, arrays = synthetic_dir
-    ds = _load(data_dir, tmp_path, validation_size=50, validation_strategy=strategy, image_format="array")
+    ds = _load(data_dir, tmp_path, validation_size=50, validation_strategy=strategy, image_format="array",
+               validation_seed=7)
     assert {k: v.num_rows for k, v in ds.items()} == {"train": 250, "validation": 50, "test": 60}
-    train_idx, val_idx = split_indices(300, 50, strategy, seed=0)
+    images = arrays["train-images-idx3-ubyte"]
+    # Expected rows from an independent derivation, not from the function under test: the
+    # positional rules by hand; the random rule as documented (train_test_split's test part).
+    expected = {
+        "tail": np.arange(250, 300),
+        "head": np.arange(50),
+        "random": np.sort(train_test_split(np.arange(300), test_size=50, random_state=7)[1]),
+    }[strategy]
     xv, _ = mnist_hf.to_numpy(ds["validation"], normalize=False)
     xt, _ = mnist_hf.to_numpy(ds["train"], normalize=False)
-    np.testing.assert_array_equal(xv, arrays["train-images-idx3-ubyte"][val_idx])
-    np.testing.assert_array_equal(xt, arrays["train-images-idx3-ubyte"][train_idx])
-    if strategy == "tail":
-        assert val_idx.tolist() == list(range(250, 300))
-    if strategy == "head":
-        assert val_idx.tolist() == list(range(50))
+    np.testing.assert_array_equal(xv, images[expected])
+    np.testing.assert_array_equal(xt, np.delete(images, expected, axis=0))
 
 
 def test_random_split_is_seeded_and_stratifiable():
     labels = np.repeat(np.arange(10), 30)
-    a = split_indices(300, 50, "random", seed=1, labels=labels, stratify=True)[1]
-    b = split_indices(300, 50, "random", seed=1, labels=labels, stratify=True)[1]
-    c = split_indices(300, 50, "random", seed=2, labels=labels, stratify=True)[1]
+    a = split_indices(300, 50, "random", seed=1, labels=labels)[1]
+    b = split_indices(300, 50, "random", seed=1, labels=labels)[1]
+    c = split_indices(300, 50, "random", seed=2, labels=labels)[1]
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     counts = np.bincount(labels[a], minlength=10)
@@ -125,7 +136,7 @@ BAD_CASES = {
     "unknown type": (lambda d, a: _corrupt(d, "t10k-labels-idx1-ubyte.gz", gzip.compress(b"\x00\x00\x07\x01\x00\x00\x00\x01x")),
                      IDXFormatError, "unknown element type"),
     "declared too large": (lambda d, a: _corrupt(d, "t10k-images-idx3-ubyte.gz", gzip.compress(
-                               b"\x00\x00\x08\x03" + struct.pack(">III", 10, 28, 28) + np.random.default_rng(0).bytes(999))),
+                               b"\x00\x00\x08\x03" + struct.pack(">III", 60, 28, 28) + np.random.default_rng(0).bytes(999))),
                            IDXFormatError, "holds only 999"),
     "label out of range": (lambda d, a: write_idx(
                                d / "train-labels-idx1-ubyte.gz",
@@ -152,6 +163,7 @@ def test_bad_input_gives_clear_error_and_clean_cache(synthetic_dir, tmp_path, ca
     if error is not MissingFilesError:
         assert str(data_dir) in str(err.value)  # names the file
     assert cache_is_clean(tmp_path / "cache")
+    assert cache_leftovers(tmp_path / "cache") == []  # only datasets' empty lock files (README "Bad input")
 
 
 def test_missing_files_lists_what_was_found(synthetic_dir, tmp_path):
@@ -164,21 +176,152 @@ def test_missing_files_lists_what_was_found(synthetic_dir, tmp_path):
     assert "train-labels-idx1-ubyte.gz" in msg and "Found there:" in msg and "notes.txt" in msg
 
 
-def test_bad_options_are_rejected(synthetic_dir, tmp_path):
+BAD_OPTIONS = {
+    "validation_strategy": ({"validation_size": 5, "validation_strategy": "middle"}, "validation_strategy must be one of"),
+    "image_format": ({"image_format": "jpeg"}, "image_format must be one of"),
+    "size as bool": ({"validation_size": True}, "validation_size must be a non-negative integer"),
+    "size negative": ({"validation_size": -1}, "validation_size must be a non-negative integer"),
+    "size float": ({"validation_size": 5.5}, "validation_size must be a non-negative integer"),
+    "seed as str": ({"validation_seed": "1"}, "validation_seed must be a non-negative integer"),
+    "stratify with tail": ({"validation_size": 5, "stratify": True}, "stratify=True needs validation_strategy='random'"),
+    "stratify as str": ({"stratify": "yes"}, "stratify must be True or False"),
+    "timeout as str": ({"timeout": "5"}, "timeout must be a positive number of seconds"),
+    "timeout zero": ({"timeout": 0}, "timeout must be a positive number of seconds"),
+    "timeout nan": ({"timeout": float("nan")}, "timeout must be a positive number of seconds"),
+    "mirrors as int": ({"mirrors": 5}, "mirrors must be a string or a sequence of strings"),
+    "empty mirror": ({"mirrors": ["http://a/", ""]}, "mirrors holds an empty string"),
+    "system_dirs as int": ({"system_dirs": 3}, "system_dirs must be a string or a sequence of strings"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPTIONS))
+@pytest.mark.parametrize("how", ["builder", "class"])
+def test_bad_options_are_a_clear_value_error(synthetic_dir, tmp_path, case, how):
     data_dir, _ = synthetic_dir
-    with pytest.raises(ValueError, match="validation_strategy"):
-        _load(data_dir, tmp_path, validation_size=5, validation_strategy="middle")
-    with pytest.raises(ValueError, match="image_format"):
-        _load(data_dir, tmp_path, image_format="jpeg")
+    options, message = BAD_OPTIONS[case]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        if how == "builder":
+            mnist_hf.builder("mnist", data_dir=str(data_dir), cache_dir=str(tmp_path / "cache"), **options)
+        else:
+            mnist_hf.MnistFamily(config_name="mnist", data_dir=str(data_dir), cache_dir=str(tmp_path / "cache"),
+                                 **options)
+
+
+def test_validation_size_beyond_the_pool(synthetic_dir, tmp_path):
+    data_dir, _ = synthetic_dir
     with pytest.raises(ValueError, match="between 1 and 299"):
         _load(data_dir, tmp_path, validation_size=300)
     assert cache_is_clean(tmp_path / "cache")
 
 
-def test_system_copy_is_used_when_verified_only(synthetic_dir, tmp_path, monkeypatch):
-    """A system folder whose files don't verify is ignored (and the download path is taken)."""
-    data_dir, _ = synthetic_dir
-    from mnist_hf.fetch import resolve_system_dirs
-    from mnist_hf.sources import SPECS
+def test_options_normalised_numpy_integers_and_one_mirror_string(synthetic_dir, tmp_path):
+    data_dir, arrays = synthetic_dir
+    b = mnist_hf.builder("mnist", data_dir=str(data_dir), cache_dir=str(tmp_path / "c"), system_dirs=str(tmp_path),
+                         validation_size=np.int64(20), validation_seed=np.uint8(3), validation_strategy="random",
+                         stratify=np.bool_(True), timeout=np.float32(2), mirrors="http://host/path/")
+    cfg = b.config
+    assert (cfg.validation_size, cfg.validation_seed, cfg.stratify, cfg.timeout) == (20, 3, True, 2.0)
+    assert type(cfg.validation_size) is int and type(cfg.stratify) is bool and type(cfg.timeout) is float
+    assert cfg.mirrors == ("http://host/path/",) and cfg.system_dirs == (str(tmp_path),)
+    b.download_and_prepare()
+    assert b.as_dataset()["validation"].num_rows == 20
 
-    assert resolve_system_dirs([str(data_dir)], SPECS["mnist"]) is None
+
+def test_options_are_validated_once_per_config(synthetic_dir, tmp_path, monkeypatch):
+    """Validation runs at the one point every config passes (the builder's _create_builder_config):
+    a predefined config as is, a copy with overrides (set by setattr, which skips __post_init__),
+    and the default config."""
+    data_dir, _ = synthetic_dir
+    calls = []
+    original = mnist_hf.MnistConfig.validate
+    monkeypatch.setattr(mnist_hf.MnistConfig, "validate", lambda self: calls.append(self) or original(self))
+    for name, options in (("mnist", {"validation_size": 5}), ("mnist", {}), (None, {"validation_size": 3})):
+        calls.clear()
+        b = mnist_hf.MnistFamily(config_name=name, data_dir=str(data_dir), cache_dir=str(tmp_path / "c"), **options)
+        assert calls == [b.config], (name, options)
+
+
+def test_options_are_listed_once_with_defaults_and_help():
+    fields = {f.name: f for f in dataclasses.fields(mnist_hf.MnistConfig)}
+    listed = mnist_hf.options()
+    assert list(listed) == ["validation_size", "validation_strategy", "validation_seed", "stratify", "image_format",
+                            "mirrors", "system_dirs", "timeout"]
+    for name, (default, text) in listed.items():
+        assert default == fields[name].default and text and "\n" not in text
+    # api.builder and api.load re-list none of them: their options go straight to MnistConfig.
+    for fn in (mnist_hf.api.builder, mnist_hf.api.load):
+        assert not set(inspect.signature(fn).parameters) & set(listed)
+
+
+def test_image_and_label_counts_are_compared_before_reading_data(synthetic_dir, tmp_path):
+    """A small gzip of zeros whose header declares far more images than the labels: it must fail
+    on the counts without allocating what the header declares."""
+    data_dir, _ = synthetic_dir
+    declared = 200_000  # 157 MB of pixels in a ~150 kB file
+    header = b"\x00\x00\x08\x03" + struct.pack(">III", declared, 28, 28)
+    co = zlib.compressobj(9, zlib.DEFLATED, 31)
+    with open(data_dir / "train-images-idx3-ubyte.gz", "wb") as f:
+        f.write(co.compress(header))
+        for _ in range(declared // 1000):
+            f.write(co.compress(bytes(784 * 1000)))
+        f.write(co.flush())
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataValidationError, match=r"holds 200,000 images but .* holds 300 labels"):
+            _load(data_dir, tmp_path, image_format="array")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < declared * 784 / 20, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_streamed_rows_match_the_in_memory_path(synthetic_dir, tmp_path, monkeypatch):
+    """Verified archives are streamed in STREAM_ROWS blocks and validation rows picked per block
+    with searchsorted; unverified files are read whole. Both must give the same rows."""
+    data_dir, arrays = synthetic_dir
+    options = dict(validation_size=60, validation_strategy="random", stratify=True, validation_seed=4,
+                   image_format="array")
+    monkeypatch.setattr(mnist_hf.MnistFamily, "STREAM_ROWS", 7)
+    in_memory = _load(data_dir, tmp_path / "memory", **options)
+    monkeypatch.setitem(SPECS, "mnist", verified_spec(SPECS["mnist"], data_dir))
+    b = mnist_hf.builder("mnist", data_dir=str(data_dir), cache_dir=str(tmp_path / "stream"), system_dirs=(),
+                         **options)
+    b.download_and_prepare()
+    assert {r["verification"] for r in mnist_hf.read_provenance(b.cache_dir).values()} == {"md5"}
+    streamed = b.as_dataset()
+    val_rows = split_indices(300, 60, "random", seed=4, labels=arrays["train-labels-idx1-ubyte"])[1]
+    assert (val_rows % 7 == 0).any()  # a validation row starts a block: where searchsorted's side matters
+    for split in ("train", "validation", "test"):
+        xs, ys = mnist_hf.to_numpy(streamed[split], normalize=False)
+        xm, ym = mnist_hf.to_numpy(in_memory[split], normalize=False)
+        np.testing.assert_array_equal(xs, xm)
+        np.testing.assert_array_equal(ys, ym)
+    np.testing.assert_array_equal(mnist_hf.to_numpy(streamed["validation"], normalize=False)[0],
+                                  arrays["train-images-idx3-ubyte"][val_rows])
+
+
+def test_system_copy_is_used_when_verified_only(synthetic_dir, tmp_path, monkeypatch, online):
+    """A system folder whose files don't all verify is ignored and the mirrors are used (the server
+    is hit); once it verifies, it is used and the server is not."""
+    data_dir, _ = synthetic_dir
+    monkeypatch.setitem(SPECS, "mnist", verified_spec(SPECS["mnist"], data_dir))
+    system = tmp_path / "system"
+    shutil.copytree(data_dir, system)
+    write_idx(system / "t10k-labels-idx1-ubyte.gz", np.zeros(60, np.uint8))  # well-formed, not the published file
+    server = FileServer(gz_files(data_dir))
+    server.mirrors["m"] = "ok"
+    try:
+        def load(cache):
+            b = mnist_hf.builder("mnist", cache_dir=str(tmp_path / cache), system_dirs=[str(system)],
+                                 mirrors=[server.url("m")], image_format="array")
+            b.download_and_prepare()
+            return {r["origin"] for r in mnist_hf.read_provenance(b.cache_dir).values()}
+
+        assert load("c1") == {server.url("m") + name for name in gz_files(data_dir)}
+        assert server.total_hits() >= 4
+        shutil.copy(data_dir / "t10k-labels-idx1-ubyte.gz", system)
+        hits = server.total_hits()
+        assert load("c2") == {f"system copy {system}"}
+        assert server.total_hits() == hits
+    finally:
+        server.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from helpers import FileServer
+from sklearn.model_selection import train_test_split
 
 import mnist_hf
 from mnist_hf import MirrorError, read_idx
@@ -53,7 +54,7 @@ def test_mnist_test_files_match_published_checksums(shared_data):
     assert read_idx(shared_data / "mnist" / "train-labels-idx1-ubyte.gz").shape == (60000,)
 
 
-def test_mnist_download_path_verifies_what_exists(shared_data, tmp_path):
+def test_mnist_download_path_verifies_what_exists(shared_data, tmp_path, online):
     """MNIST through the download path: three real files verify; the missing training images
     (not available offline) fail on every mirror with a message naming each."""
     files = {p.name: p.read_bytes() for p in (shared_data / "mnist").glob("*.gz")}
@@ -77,7 +78,9 @@ def test_streamed_validation_split_matches_idx(shared_data, tmp_path):
                        stratify=True, validation_seed=3)
     images = read_idx(shared_data / "fashion-mnist" / "train-images-idx3-ubyte.gz")
     labels = read_idx(shared_data / "fashion-mnist" / "train-labels-idx1-ubyte.gz")
-    train_idx, val_idx = mnist_hf.split_indices(60000, 5000, "random", seed=3, labels=labels, stratify=True)
+    # The documented rule (sklearn's stratified train_test_split with the seed), not split_indices itself.
+    train_idx, val_idx = (np.sort(a) for a in train_test_split(np.arange(60000), test_size=5000, random_state=3,
+                                                               stratify=labels))
     for split, idx in (("train", train_idx), ("validation", val_idx)):
         x, y = mnist_hf.to_numpy(ds[split], normalize=False)
         np.testing.assert_array_equal(x, images[idx])
@@ -87,14 +90,10 @@ def test_streamed_validation_split_matches_idx(shared_data, tmp_path):
 
 def test_verified_system_copy_is_used_without_downloading(shared_data, tmp_path, capsys):
     """The Debian-style system copy comes before the mirrors (none given here: no network needed)."""
-    import json
-    import os
-
-    b = mnist_hf.api.builder("fashion_mnist", cache_dir=str(tmp_path), system_dirs=[str(shared_data / "fashion-mnist")],
+    b = mnist_hf.builder("fashion_mnist", cache_dir=str(tmp_path), system_dirs=[str(shared_data / "fashion-mnist")],
                              mirrors=[], image_format="array")
     b.download_and_prepare()
     assert b.as_dataset()["test"].num_rows == 10000
-    with open(os.path.join(b.cache_dir, "mnist_hf_provenance.json")) as f:
-        record = json.load(f)
+    record = mnist_hf.read_provenance(b.cache_dir)
     assert {r["origin"] for r in record.values()} == {f"system copy {shared_data / 'fashion-mnist'}"}
     assert {r["verification"] for r in record.values()} == {"md5"}
