@@ -1,51 +1,104 @@
-"""Command line: ``python -m mnist_hf prepare CONFIG [...]``.
+"""Command line: ``python -m mnist_hf {prepare,export,push} CONFIG [...]``.
 
->>> main(["prepare", "--help"])  # doctest: +SKIP
+The dataset options (``--validation-size``, ``--image-format``, ...) are made from the fields of
+:class:`mnist_hf.MnistConfig`, with its defaults, so a new builder option appears here by itself.
+
+>>> args = build_parser().parse_args(["export", "mnist", "out", "--validation-size", "5000"])
+>>> builder_options(args)["validation_size"]
+5000
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import dataclasses
 import sys
+import typing
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
-from .fetch import ChecksumError, MirrorError, MissingFilesError
-from .idx import IDXFormatError
-from .mnist_hf import IMAGE_FORMATS, PROVENANCE_FILE, VALIDATION_STRATEGIES, DataValidationError
+import datasets
+import numpy as np
+
+from .api import builder
+from .fetch import MirrorError, MissingFilesError
+from .hub import DEFAULT_HUB_TIMEOUT, HubError, export, push
+from .mnist_hf import IMAGE_FORMATS, VALIDATION_STRATEGIES, MnistConfig, read_provenance
 from .sources import SPECS
 
-USER_ERRORS = (IDXFormatError, DataValidationError, MissingFilesError, MirrorError, ChecksumError, ValueError)
+# IDXFormatError, DataValidationError, ChecksumError and hub.CardError are ValueErrors.
+USER_ERRORS = (ValueError, MissingFilesError, MirrorError)
+EXIT_CODES = {"auth": 3, "permission": 4, "network": 5, "hub": 6}
+# Builder options that are not fields of MnistConfig: where the files and the cache are.
+_PATH_OPTIONS = {
+    "data_dir": "folder holding the four IDX files (gz or raw); skips downloading",
+    "cache_dir": "datasets cache folder (default: the Hugging Face cache)",
+}
+_CHOICES = {"validation_strategy": VALIDATION_STRATEGIES, "image_format": IMAGE_FORMATS}
+
+
+def _config_options() -> list[dataclasses.Field]:
+    """MnistConfig's options: its fields with a description (not those every datasets.BuilderConfig has)."""
+    return [f for f in dataclasses.fields(MnistConfig) if "help" in f.metadata]
+
+
+def _is_sequence(f: dataclasses.Field) -> bool:
+    hint = typing.get_type_hints(MnistConfig)[f.name]
+    return any(typing.get_origin(a) in (list, tuple, Sequence) for a in typing.get_args(hint) or (hint,))
 
 
 def _add_dataset_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", choices=sorted(SPECS), help="which dataset")
-    p.add_argument("--data-dir", help="folder holding the four IDX files (gz or raw); skips downloading")
-    p.add_argument("--cache-dir", help="datasets cache folder (default: the Hugging Face cache)")
-    p.add_argument("--validation-size", type=int, default=0, help="rows carved from train into validation")
-    p.add_argument("--validation-strategy", choices=VALIDATION_STRATEGIES, default="tail")
-    p.add_argument("--validation-seed", type=int, default=0)
-    p.add_argument("--stratify", action="store_true", help="stratify the random validation split by label")
-    p.add_argument("--image-format", choices=IMAGE_FORMATS, default="png")
-    p.add_argument("--mirror", action="append", dest="mirrors", help="base URL to try (repeatable; replaces the built-in list)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds before a stalled mirror is abandoned")
+    for name, text in _PATH_OPTIONS.items():
+        p.add_argument("--" + name.replace("_", "-"), dest=name, help=text)
+    for f in _config_options():
+        text = f.metadata.get("help", "")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, bool):
+            p.add_argument(flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default, help=text)
+        elif _is_sequence(f):  # repeatable flag, named for one item: --mirror URL --mirror URL
+            p.add_argument(flag.removesuffix("s"), dest=f.name, action="append", default=None,
+                           help=f"{text} (repeatable)".strip())
+        else:
+            p.add_argument(flag, dest=f.name, type=type(default) if default is not None else str, default=default,
+                           choices=f.metadata.get("choices", _CHOICES.get(f.name)),
+                           help=f"{text} (default: %(default)s)".strip())
 
 
-def _builder_from_args(args: argparse.Namespace):
-    from .api import builder
+def builder_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The builder options given on the command line.
 
-    return builder(
-        args.config, data_dir=args.data_dir, cache_dir=args.cache_dir,
-        validation_size=args.validation_size, validation_strategy=args.validation_strategy,
-        validation_seed=args.validation_seed, stratify=args.stratify, image_format=args.image_format,
-        mirrors=args.mirrors, timeout=args.timeout,
-    )
+    Options not given, or given at MnistConfig's default, are not passed, so the prepared
+    dataset keeps the cache folder of the plain configuration.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed by :func:`build_parser`.
+
+    Returns
+    -------
+    dict
+        Keyword arguments for :func:`mnist_hf.load`, :func:`mnist_hf.hub.export` and :func:`mnist_hf.hub.push`.
+
+    Examples
+    --------
+    >>> builder_options(build_parser().parse_args(["prepare", "kmnist", "--image-format", "array"]))
+    {'image_format': 'array'}
+    """
+    out = {name: getattr(args, name) for name in _PATH_OPTIONS if getattr(args, name) is not None}
+    for f in _config_options():
+        value = getattr(args, f.name)
+        if value is not None and value != f.default:
+            out[f.name] = value
+    return out
 
 
-def prepare(args: argparse.Namespace) -> int:
-    b = _builder_from_args(args)
+def _prepare_cmd(args: argparse.Namespace) -> int:
+    """``prepare``: build the dataset in the cache and print sizes, class counts and verification."""
+    b = builder(args.config, **builder_options(args))
     b.download_and_prepare()
     ds = b.as_dataset()
     names = b.info.features["label"].names
@@ -54,10 +107,11 @@ def prepare(args: argparse.Namespace) -> int:
         counts = Counter(d["label"])
         per_class = ", ".join(f"{names[k]}={counts.get(k, 0)}" for k in range(len(names)))
         print(f"  {split:<10} {d.num_rows:>7,} rows  [{per_class}]")
-    provenance = os.path.join(b.cache_dir, PROVENANCE_FILE)
-    if os.path.exists(provenance):
-        with open(provenance, encoding="utf-8") as f:
-            record = json.load(f)
+    try:
+        record = read_provenance(b.cache_dir)
+    except FileNotFoundError:  # a cache prepared before the builder kept a record
+        record = {}
+    if record:
         print("source files:")
         for entry in record.values():
             print(f"  {entry['file']}: {entry['verification']} ({entry['detail']}); from {entry['origin']}")
@@ -67,17 +121,42 @@ def prepare(args: argparse.Namespace) -> int:
     return 0
 
 
-def write_preview(dataset, path: str, names: Sequence[str], rows: int = 4, cols: int = 8) -> str:
-    """Write a PNG grid of the first ``rows * cols`` images with their labels."""
+def write_preview(dataset: datasets.Dataset, path: str, names: Sequence[str], rows: int = 4, cols: int = 8) -> str:
+    """Write a PNG grid of the first ``rows * cols`` images with their labels.
+
+    Parameters
+    ----------
+    dataset : datasets.Dataset
+        A split with ``image`` and ``label``.
+    path : str
+        The PNG file to write.
+    names : sequence of str
+        Class names, indexed by label.
+    rows, cols : int
+        Grid shape.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> ds = datasets.Dataset.from_dict({"image": [np.zeros((28, 28), np.uint8)], "label": [0]})
+    >>> out = write_preview(ds, os.path.join(tempfile.mkdtemp(), "grid.png"), ["zero"], rows=1, cols=1)
+    >>> open(out, "rb").read(4)
+    b'\\x89PNG'
+    """
+    # matplotlib is imported only when a preview is asked for: it is slow to import.
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
     n = min(rows * cols, dataset.num_rows)
     sample = dataset.select(range(n))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.5))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.3, rows * 1.5), squeeze=False)
     for ax, ex in zip(np.ravel(axes), sample):
         ax.imshow(np.asarray(ex["image"], dtype=np.uint8), cmap="gray_r", vmin=0, vmax=255)
         ax.set_title(names[ex["label"]], fontsize=8)
@@ -89,38 +168,23 @@ def write_preview(dataset, path: str, names: Sequence[str], rows: int = 4, cols:
     return path
 
 
-def _options(args: argparse.Namespace) -> dict:
-    return {
-        "data_dir": args.data_dir, "cache_dir": args.cache_dir, "validation_size": args.validation_size,
-        "validation_strategy": args.validation_strategy, "validation_seed": args.validation_seed,
-        "stratify": args.stratify, "image_format": args.image_format, "mirrors": args.mirrors,
-        "timeout": args.timeout,
-    }
-
-
 def _list_files(result) -> None:
     for rel in result.files:
         print(f"  {rel}  ({result.sizes[rel] / 2**20:.1f} MB)")
 
 
-def export_cmd(args: argparse.Namespace) -> int:
-    from .hub import export
-
-    result = export(args.config, args.out_dir, **_options(args))
+def _export_cmd(args: argparse.Namespace) -> int:
+    """``export``: write Parquet shards and the dataset card to a folder."""
+    result = export(args.config, args.out_dir, **builder_options(args))
     print(f"{args.config}: exported {', '.join(f'{k} {v:,}' for k, v in result.splits.items())} rows to {result.out_dir}")
     _list_files(result)
     return 0
 
 
-def push_cmd(args: argparse.Namespace) -> int:
-    from .hub import HubError, push
-
-    try:
-        result = push(args.config, args.repo_id, token=args.token, private=args.private, dry_run=args.dry_run,
-                      **_options(args))
-    except HubError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
+def _push_cmd(args: argparse.Namespace) -> int:
+    """``push``: export and upload to a Hub dataset repository in one commit."""
+    result = push(args.config, args.repo_id, token=args.token, private=args.private, dry_run=args.dry_run,
+                  hub_timeout=args.hub_timeout, **builder_options(args))
     if args.dry_run:
         print(f"dry run: nothing uploaded; {args.repo_id} would receive, from {result.out_dir}:")
     else:
@@ -130,34 +194,73 @@ def push_cmd(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m mnist_hf`` argument parser.
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        With the sub-commands ``prepare``, ``export`` and ``push``.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["push", "mnist", "me/mnist", "--private"]).private
+    True
+    """
     parser = argparse.ArgumentParser(prog="python -m mnist_hf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="download/verify/convert a dataset into the datasets cache")
     _add_dataset_options(p)
     p.add_argument("--preview", metavar="PNG", help="write a grid of sample images with labels")
-    p.set_defaults(func=prepare)
+    p.set_defaults(func=_prepare_cmd)
 
-    p = sub.add_parser("export", help="write Parquet shards and a dataset card (Hub layout) to a folder")
+    p = sub.add_parser("export", help="write Parquet shards and a dataset card (Hub layout) to a folder",
+                       description="Exit codes: 0 exported, 2 bad input (including a dataset card in OUT_DIR "
+                                   "that does not parse; nothing is changed then).")
     _add_dataset_options(p)
     p.add_argument("out_dir")
-    p.set_defaults(func=export_cmd)
+    p.set_defaults(func=_export_cmd)
 
     p = sub.add_parser("push", help="export and upload to a Hub dataset repository in one commit",
                        description="Exit codes: 0 pushed, 2 bad input, 3 missing/rejected token, "
-                                   "4 no write access, 5 no network, 6 other Hub error.")
+                                   "4 no write access, 5 no network or no answer in time, 6 other Hub error.")
     _add_dataset_options(p)
     p.add_argument("repo_id", help="namespace/name of the dataset repository")
-    p.add_argument("--private", action="store_true")
+    p.add_argument("--private", action="store_true", help="create the repository as private")
     p.add_argument("--token", help="Hub token with write access (default: $HF_TOKEN); never printed")
     p.add_argument("--dry-run", metavar="DIR", help="write what would be uploaded to DIR and list it")
-    p.set_defaults(func=push_cmd)
+    p.add_argument("--hub-timeout", type=float, default=DEFAULT_HUB_TIMEOUT, metavar="SECONDS",
+                   help="seconds any Hub request may wait for an answer (default: %(default)s)")
+    p.set_defaults(func=_push_cmd)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; errors are one plain line on stderr and an exit code.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 2 bad input, and for ``push`` 3 missing or rejected token, 4 no write
+        access, 5 Hub unreachable or not answering in time, 6 other Hub error.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> empty, cache = tempfile.mkdtemp(), tempfile.mkdtemp()
+    >>> main(["prepare", "mnist", "--data-dir", empty, "--cache-dir", cache, "--system-dir", empty])
+    2
+    """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except HubError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_CODES[e.kind]
     except USER_ERRORS as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
