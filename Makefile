@@ -5,6 +5,8 @@ VENV := .venv
 VENV3 := .venv-ds3
 PY := $(VENV)/bin/python
 PY3 := $(VENV3)/bin/python
+VENVB := .venv-bench
+PYB := $(VENVB)/bin/python
 OUT ?= reports
 # The real files when this checkout sits beside ../shared; otherwise the builder downloads.
 DATA ?= $(wildcard ../shared/data/fashion-mnist)
@@ -25,6 +27,14 @@ $(VENV3)/.installed: pyproject.toml
 	$(PY3) -m pip install -q -e '.[dev]' 'datasets==3.6.0'
 	touch $@
 
+# The benchmarks compare with torchvision, whose wheels need their own torch build: a venv of its
+# own, so the .venv that `make test` and CI use stays as it is.
+$(VENVB)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENVB)
+	$(PYB) -m pip install -q --upgrade pip
+	$(PYB) -m pip install -q -e '.[dev]' 'datasets>=5,<6' 'torch==2.14.1' 'torchvision==0.29.1'
+	touch $@
+
 demo: $(VENV)/.installed
 	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --out $(OUT)/no_shift
 	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --shift rotate:30 --out $(OUT)/rotate30
@@ -40,9 +50,16 @@ test-ds3: $(VENV3)/.installed
 
 test: lint test-main test-ds3
 
-bench: $(VENV)/.installed
-	$(PY) scripts/bench_prepare.py $(DATA_ARG)
-	$(PY) scripts/bench_splitters.py $(DATA_ARG)
+# A long fuzzing run of the IDX reader (the test suite runs a short one): make fuzz FUZZ_SECONDS=600
+FUZZ_SECONDS ?= 300
+.PHONY: fuzz
+fuzz: $(VENV)/.installed
+	$(PY) scripts/fuzz_idx.py --seconds $(FUZZ_SECONDS)
+
+bench: $(VENVB)/.installed
+	$(PYB) scripts/bench_prepare.py $(DATA_ARG)
+	$(PYB) scripts/bench_splitters.py $(DATA_ARG)
+	$(PYB) scripts/bench_read.py $(DATA_ARG)
 
 clean:
-	rm -rf $(VENV) $(VENV3) .pytest_cache
+	rm -rf $(VENV) $(VENV3) $(VENVB) .pytest_cache

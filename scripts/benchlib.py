@@ -11,14 +11,25 @@ from dataclasses import dataclass
 
 
 def _rss_bytes() -> int:
+    return _statm()[0]
+
+
+def _statm() -> tuple[int, int]:
+    """Resident memory, and its anonymous part (resident minus file-backed and shared pages: what
+    the process allocated, without the memory-mapped Arrow files it reads)."""
     with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        fields = f.read().split()
+    page = os.sysconf("SC_PAGE_SIZE")
+    return int(fields[1]) * page, (int(fields[1]) - int(fields[2])) * page
 
 
 @dataclass
 class Measurement:
     seconds: float = 0.0
     peak_bytes: int = 0  # peak resident memory above the level when the run started
+    rss_bytes: int = 0  # peak resident memory growth alone
+    anon_bytes: int = 0  # peak growth of anonymous resident memory (no mapped files)
+    traced_bytes: int = 0  # tracemalloc peak (with trace=True)
 
     @property
     def peak_mb(self) -> float:
@@ -36,13 +47,14 @@ def measure(interval: float = 0.005, *, trace: bool = False):
     if trace:
         tracemalloc.start()
     m = Measurement()
-    base = _rss_bytes()
-    peak = [base]
+    base, base_anon = _statm()
+    peak = [base, base_anon]
     stop = threading.Event()
 
     def sample():
         while not stop.is_set():
-            peak[0] = max(peak[0], _rss_bytes())
+            rss, anon = _statm()
+            peak[0], peak[1] = max(peak[0], rss), max(peak[1], anon)
             stop.wait(interval)
 
     t = threading.Thread(target=sample, daemon=True)
@@ -54,7 +66,10 @@ def measure(interval: float = 0.005, *, trace: bool = False):
         m.seconds = time.perf_counter() - start
         stop.set()
         t.join()
-        m.peak_bytes = max(peak[0], _rss_bytes()) - base
+        rss, anon = _statm()
+        m.rss_bytes = m.peak_bytes = max(peak[0], rss) - base
+        m.anon_bytes = max(peak[1], anon) - base_anon
         if trace:
-            m.peak_bytes = max(m.peak_bytes, tracemalloc.get_traced_memory()[1])
+            m.traced_bytes = tracemalloc.get_traced_memory()[1]
+            m.peak_bytes = max(m.peak_bytes, m.traced_bytes)
             tracemalloc.stop()
