@@ -16,11 +16,14 @@ import argparse
 import contextlib
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shifts import SHIFTS, apply_shift
 
 import mnist_hf
 import splitters
-from splitters.compare import DEFAULT_STRATEGIES, default_models
-from splitters.shifts import SHIFTS, apply_shift
+from splitters import DEFAULT_STRATEGIES, default_models
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -31,7 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES),
                    choices=sorted(set(splitters.STRATEGIES) - {"group"}))
     p.add_argument("--models", nargs="+", default=None, choices=sorted(default_models()))
-    p.add_argument("--metric", default="accuracy", choices=sorted(splitters.metrics.METRICS))
+    p.add_argument("--metric", default="accuracy", choices=sorted(splitters.SCORE_METRICS))
     p.add_argument("--shift", help=f"shift the test set: NAME:VALUE with NAME in {sorted(SHIFTS)}")
     p.add_argument("--test-images", help="your own test images (IDX), instead of the published test set")
     p.add_argument("--test-labels", help="labels for --test-images (IDX)")
@@ -101,9 +104,15 @@ def main(argv=None) -> int:
           f"{len(args.models or default_models())} models\n")
     print(result.to_markdown())
     print(f"recommended: {result.recommended}")
+    if result.ship:
+        s = result.ship
+        test = f", true test {100 * s['test_score']:.1f}%" if "test_score" in s else ""
+        print(f"ship: {s['model']}: validation {100 * s['val_score']:.1f}%, estimated test {100 * s['estimate']:.1f}% "
+              f"[{100 * s['lo']:.1f}, {100 * s['hi']:.1f}] ({s['estimator']}, from {s['strategy']}){test}")
     print("written: " + ", ".join(paths.values()))
+    estimates = f"; estimates {result.timings['estimates']:.1f} s" if "estimates" in result.timings else ""
     print("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
-          + f" (total {sum(stages.values()):.1f} s; fits {result.timings['fits']:.1f} s)")
+          + f" (total {sum(stages.values()):.1f} s; fits {result.timings['fits']:.1f} s{estimates})")
     return 0
 
 

@@ -13,35 +13,18 @@ RandomSplit(random_state=0, val_size=0.2)
 """
 
 from .base import SplitSizeWarning, ValidationSplitter, resolve_size
-from .compare import ComparisonResult, compare_strategies, default_models
+from .compare import DEFAULT_STRATEGIES, ComparisonResult, compare_strategies, default_models
 from .datasets_io import split_dataset
 from .dissimilarity import ClusterSplit, MaxMinSplit, TargetMatchedSplit
 from .features import Flatten, image_features
+from .metrics import SCORE_METRICS, Metric, get_metric
 from .ordered import HeadSplit, TailSplit
+from .registry import STRATEGIES, get
 from .sampled import GroupSplit, RandomSplit
 
-STRATEGIES: dict[str, type[ValidationSplitter]] = {
-    "tail": TailSplit,
-    "head": HeadSplit,
-    "random": RandomSplit,
-    "group": GroupSplit,
-    "maxmin": MaxMinSplit,
-    "cluster": ClusterSplit,
-    "target": TargetMatchedSplit,
-}
-
-
-def get(name: str, **params) -> ValidationSplitter:
-    """A strategy by short name (``tail``, ``head``, ``random``, ``group``, ``maxmin``,
-    ``cluster``, ``target``) with its parameters."""
-    try:
-        cls = STRATEGIES[name]
-    except KeyError:
-        raise ValueError(f"unknown strategy {name!r}; choose one of {sorted(STRATEGIES)}") from None
-    return cls(**params)
-
-
 __all__ = [
+    "DEFAULT_STRATEGIES",
+    "SCORE_METRICS",
     "STRATEGIES",
     "ClusterSplit",
     "ComparisonResult",
@@ -49,6 +32,7 @@ __all__ = [
     "GroupSplit",
     "HeadSplit",
     "MaxMinSplit",
+    "Metric",
     "RandomSplit",
     "SplitSizeWarning",
     "TailSplit",
@@ -57,6 +41,7 @@ __all__ = [
     "compare_strategies",
     "default_models",
     "get",
+    "get_metric",
     "image_features",
     "resolve_size",
     "split_dataset",

@@ -6,6 +6,12 @@ many, and constructor parameters are stored under their own names, so ``repr``,
 ``get_params``, ``set_params`` and ``sklearn.base.clone`` work and any splitter can be
 passed as ``cv=`` to ``GridSearchCV`` or ``cross_val_score``.
 
+Input rules, written once here: strategies that only count rows (``needs_features = False``:
+tail, head, random, group) accept any 2-D ``X``, including NaN/inf values and scipy sparse
+matrices, as scikit-learn's own splitters do; strategies that measure distances
+(``needs_features = True``) need a dense, finite, numeric ``X``. pandas columns with nullable
+dtypes (``Float64``, ``Int64``) are read as floats with ``pd.NA`` as NaN.
+
 >>> import numpy as np
 >>> from splitters import TailSplit
 >>> train, val = next(TailSplit(val_size=2).split(np.zeros((5, 1))))
@@ -28,13 +34,65 @@ class SplitSizeWarning(UserWarning):
     """A strategy could not make the validation part exactly the requested size."""
 
 
+def check_int(value, name: str, minimum: int = 1) -> int:
+    """``value`` as a Python int: any integer type (``int``, ``np.int64``, ...) but not ``bool``.
+
+    Parameters
+    ----------
+    value : int
+        The value to check.
+    name : str
+        The argument's name, for the error message.
+    minimum : int, default=1
+        The smallest allowed value.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    ValueError
+        If ``value`` is not an integer or is below ``minimum``.
+
+    Examples
+    --------
+    >>> check_int(np.int64(3), "repeats")
+    3
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        rule = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return int(value)
+
+
 def resolve_size(val_size: float, n_samples: int) -> int:
     """Validation rows for ``val_size`` (a count, or a fraction in (0, 1)) of ``n_samples``.
 
     Fractions round to the nearest row.
 
-    >>> resolve_size(0.25, 10), resolve_size(3, 10)
-    (2, 3)
+    Parameters
+    ----------
+    val_size : int or float
+        A row count (any integer type), or a fraction strictly between 0 and 1.
+    n_samples : int
+        Rows in the pool.
+
+    Returns
+    -------
+    int
+        The number of validation rows, from 1 to ``n_samples - 1``.
+
+    Raises
+    ------
+    ValueError
+        If ``val_size`` is not a number or gives no rows or the whole pool.
+
+    Examples
+    --------
+    >>> resolve_size(0.25, 10), resolve_size(3, 10), resolve_size(np.int64(3), 10)
+    (2, 3, 3)
     """
     if isinstance(val_size, bool) or not isinstance(val_size, numbers.Real):
         raise ValueError(f"val_size must be a count or a fraction, got {val_size!r}")
@@ -51,30 +109,114 @@ def resolve_size(val_size: float, n_samples: int) -> int:
     return n_val
 
 
-def check_X(X, *, need_features: bool) -> np.ndarray:
-    """X as a 2-D array, never a copy of the caller's data unless a dtype conversion needs one."""
+def _from_pandas(X, name: str):
+    """pandas with nullable (extension) dtypes as float64 with NaN; anything else unchanged."""
+    import pandas as pd
+
+    dtypes = [X.dtype] if isinstance(X, pd.Series) else list(X.dtypes)
+    if not any(isinstance(d, pd.api.extensions.ExtensionDtype) for d in dtypes):
+        return X
+    try:
+        return X.to_numpy(dtype=float, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric; its columns have dtypes {sorted({str(d) for d in dtypes})}") from None
+
+
+def check_X(X, *, need_features: bool, name: str = "X"):
+    """X as a 2-D array, never a copy of the caller's data unless a dtype conversion needs one.
+
+    Parameters
+    ----------
+    X : array-like, pandas DataFrame or scipy sparse matrix of shape (n_samples, n_features)
+        The pool (or another feature matrix).
+    need_features : bool
+        Whether the caller looks at the values: then ``X`` must be dense, numeric and finite.
+        Otherwise only its row count matters and a sparse matrix is returned as is.
+    name : str, default="X"
+        The argument's name, for error messages.
+
+    Returns
+    -------
+    numpy.ndarray or scipy sparse matrix
+        The validated matrix.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is missing, not 2-D, empty, or (with ``need_features``) sparse, not numeric,
+        or holds NaN or infinite values.
+
+    Examples
+    --------
+    >>> check_X([[1.0, 2.0]], need_features=True).shape
+    (1, 2)
+    """
     if X is None:
-        raise ValueError("X is required (n_samples, n_features)")
-    arr = np.asarray(X)
+        raise ValueError(f"{name} is required (n_samples, n_features)")
+    if type(X).__module__.startswith("scipy.sparse"):
+        if need_features:
+            raise ValueError(f"{name} is a scipy sparse matrix; this strategy computes distances on the feature "
+                             f"values and needs a dense array: pass {name}.toarray()")
+        arr = X
+    else:
+        if type(X).__module__.startswith("pandas"):
+            X = _from_pandas(X, name)
+        arr = np.asarray(X)
     if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got {arr.ndim}-D with shape {arr.shape}")
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D with shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise ValueError(f"X is empty (shape {arr.shape})")
+        raise ValueError(f"{name} is empty (shape {arr.shape})")
     if need_features:
         if arr.dtype.kind not in "biuf":
-            raise ValueError(f"X must be numeric, got dtype {arr.dtype}")
+            raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
         if arr.dtype.kind == "f" and not np.isfinite(arr).all():
             bad = int((~np.isfinite(arr)).any(axis=1).sum())
-            raise ValueError(f"X contains NaN or infinite values in {bad} row(s); impute or drop them first")
+            raise ValueError(f"{name} contains NaN or infinite values in {bad} row(s); impute or drop them first")
     return arr
 
 
-def check_labels(values, n_samples: int, name: str) -> np.ndarray | None:
+def check_labels(values, n_samples: int, name: str, of: str = "X") -> np.ndarray | None:
+    """``y`` or ``groups`` as a 1-D array with one entry per row, or ``None``.
+
+    Parameters
+    ----------
+    values : array-like of shape (n_samples,) or None
+        Labels or group ids.
+    n_samples : int
+        Rows of ``X``.
+    name : str
+        The argument's name, for error messages.
+    of : str, default="X"
+        The name of the matrix whose rows the entries belong to.
+
+    Returns
+    -------
+    numpy.ndarray or None
+
+    Raises
+    ------
+    ValueError
+        If the shape is wrong, an entry is ``None``, or entries cannot be compared with each other.
+
+    Examples
+    --------
+    >>> check_labels([1, 2], 2, "y").tolist()
+    [1, 2]
+    """
     if values is None:
         return None
     arr = np.asarray(values)
     if arr.ndim != 1 or len(arr) != n_samples:
-        raise ValueError(f"{name} must be 1-D with one entry per row of X ({n_samples}), got shape {arr.shape}")
+        raise ValueError(f"{name} must be 1-D with one entry per row of {of} ({n_samples}), got shape {arr.shape}")
+    if arr.dtype == object:
+        missing = int(sum(v is None for v in arr))
+        if missing:
+            raise ValueError(f"{name} has {missing} missing (None) entries; every row needs a value")
+        try:
+            np.unique(arr)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in arr})
+            raise ValueError(f"{name} mixes values that cannot be compared ({', '.join(kinds)}); use one type") from None
     return arr
 
 
@@ -82,7 +224,7 @@ class ValidationSplitter(BaseEstimator):
     """Base class: subclasses implement ``_validation_indices(X, y, groups, n_val, rng)``.
 
     ``needs_features`` says whether the strategy looks at the values of ``X`` (and so
-    rejects NaN) or only at its length.
+    rejects NaN and sparse matrices) or only at its row count.
     """
 
     needs_features = False
@@ -91,6 +233,16 @@ class ValidationSplitter(BaseEstimator):
     def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(train_indices, validation_indices)`` ``get_n_splits()`` times."""
         X = check_X(X, need_features=self.needs_features)
+        self._check_arrays()
+        yield from self._split_checked(X, y, groups)
+
+    def _check_arrays(self) -> None:
+        """Validate array-valued parameters (e.g. ``X_target``); a no-op unless overridden."""
+
+    def _split_checked(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """The path after validation: ``X`` went through :func:`check_X` and the array-valued
+        parameters through ``_check_arrays``. Callers that validated once (the comparison
+        engine) use it so a large ``X`` is not scanned again for every strategy and repeat."""
         n = X.shape[0]
         y = check_labels(y, n, "y")
         groups = check_labels(groups, n, "groups")
@@ -98,17 +250,18 @@ class ValidationSplitter(BaseEstimator):
         self._check_inputs(X, y, groups, n_val)
         rng = check_random_state(getattr(self, "random_state", None))
         for _ in range(self.get_n_splits()):
-            val = np.unique(np.asarray(self._validation_indices(X, y, groups, n_val, rng), dtype=np.int64))
+            picked = np.asarray(self._validation_indices(X, y, groups, n_val, rng), dtype=np.int64)
+            val = np.unique(picked)
+            if len(val) != len(picked) or (len(val) and not 0 <= val[0] <= val[-1] < n):
+                raise RuntimeError(f"{type(self).__name__} picked {len(picked)} validation rows but only {len(val)} "
+                                   f"distinct ones within 0..{n - 1}; please report this with the data's shape")
             mask = np.ones(n, dtype=bool)
             mask[val] = False
             yield np.flatnonzero(mask).astype(np.int64), val
 
     def get_n_splits(self, X=None, y=None, groups=None) -> int:
         """Number of ``(train, validation)`` pairs ``split`` yields."""
-        n = getattr(self, "n_splits", 1)
-        if not isinstance(n, numbers.Integral) or n < 1:
-            raise ValueError(f"n_splits must be a positive integer, got {n!r}")
-        return int(n)
+        return check_int(getattr(self, "n_splits", 1), "n_splits")
 
     def _check_inputs(self, X, y, groups, n_val) -> None:
         """Strategy-specific checks; raise ValueError with a plain message."""

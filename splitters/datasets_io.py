@@ -17,8 +17,34 @@ def split_dataset(dataset, splitter: ValidationSplitter, features: Any = None, *
     ``features`` gives X: a column name, an array with one row per example, a callable taking
     the dataset, or ``None`` (an index column; enough for position-based strategies). ``label``
     and ``groups`` name the columns passed as ``y`` and ``groups``. Uses ``Dataset.select``
-    (an indices mapping over the same Arrow data: no copy).
+    (an indices mapping over the same Arrow data: no copy). Columns are read in one batch.
 
+    Parameters
+    ----------
+    dataset : datasets.Dataset
+        The pool.
+    splitter : ValidationSplitter
+        The strategy.
+    features : str, array-like, callable or None, optional
+        Where X comes from (see above).
+    label : str or None, default="label"
+        Column passed as ``y`` (skipped when absent).
+    groups : str, optional
+        Column passed as ``groups``.
+
+    Returns
+    -------
+    datasets.DatasetDict
+        ``train`` and ``validation``.
+
+    Raises
+    ------
+    ValueError
+        If a named column is missing, ``features`` has the wrong length, or the splitter refuses
+        the input.
+
+    Examples
+    --------
     >>> import datasets
     >>> from splitters import TailSplit
     >>> ds = datasets.Dataset.from_dict({"x": [[0.0], [1.0], [2.0]], "label": [0, 1, 0]})
@@ -29,17 +55,26 @@ def split_dataset(dataset, splitter: ValidationSplitter, features: Any = None, *
     import datasets
 
     X = _features(dataset, features)
-    y = np.asarray(dataset[label]) if label and label in dataset.column_names else None
-    g = np.asarray(dataset[groups]) if groups else None
+    y = _column(dataset, label) if label and label in dataset.column_names else None
+    g = _column(dataset, groups) if groups else None
     train, val = next(iter(splitter.split(X, y, g)))
     return datasets.DatasetDict({"train": dataset.select(train), "validation": dataset.select(val)})
+
+
+def _column(dataset, name: str) -> np.ndarray:
+    """One column as an array, read in one batch: ``dataset[name]`` is a lazy column on
+    datasets >= 4 that a numpy conversion walks row by row. A slice query applies the indices
+    mapping of a selected dataset (``dataset.data`` alone would ignore it)."""
+    if name not in dataset.column_names:
+        raise ValueError(f"the dataset has no column {name!r}; its columns are {dataset.column_names}")
+    return np.asarray(dataset.with_format("numpy", columns=[name])[:][name])
 
 
 def _features(dataset, features: Any) -> np.ndarray:
     if features is None:
         return np.arange(dataset.num_rows)[:, None]
     if isinstance(features, str):
-        X = np.asarray(dataset.with_format("numpy")[features])
+        X = _column(dataset, features)
         return X.reshape(len(X), -1) if X.ndim > 2 else X
     if callable(features):
         f: Callable = features

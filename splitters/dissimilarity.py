@@ -11,7 +11,7 @@ from sklearn.cluster import MiniBatchKMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
-from .base import ValidationSplitter, check_X
+from .base import ValidationSplitter, check_int, check_X
 from .distances import farthest_points, prepare
 
 
@@ -64,17 +64,18 @@ class ClusterSplit(ValidationSplitter):
         self.random_state = random_state
 
     def _check_inputs(self, X, y, groups, n_val):
+        check_int(self.n_clusters, "n_clusters", minimum=2)
         if not 2 <= self.n_clusters <= X.shape[0]:
             raise ValueError(f"n_clusters must be between 2 and the pool size ({X.shape[0]}), got {self.n_clusters}")
 
     def _validation_indices(self, X, y, groups, n_val, rng):
         Z = prepare(X, self.metric)
-        km = MiniBatchKMeans(n_clusters=self.n_clusters, random_state=rng.randint(2**31 - 1),
+        km = MiniBatchKMeans(n_clusters=int(self.n_clusters), random_state=rng.randint(2**31 - 1),
                              n_init=3, batch_size=4096)
         labels = km.fit_predict(Z)
         chosen: list[np.ndarray] = []
         total = 0
-        for c in rng.permutation(self.n_clusters):
+        for c in rng.permutation(int(self.n_clusters)):
             members = np.flatnonzero(labels == c)
             if total + len(members) <= n_val:
                 chosen.append(members)
@@ -111,21 +112,31 @@ class TargetMatchedSplit(ValidationSplitter):
         self.cv = cv
         self.random_state = random_state
 
-    def _check_inputs(self, X, y, groups, n_val):
+    def _check_arrays(self):
         if self.X_target is None:
             raise ValueError("TargetMatchedSplit needs X_target: unlabeled rows of the data the model will meet")
-        target = check_X(self.X_target, need_features=True)
+        check_X(self.X_target, need_features=True, name="X_target")
+
+    def _check_inputs(self, X, y, groups, n_val):
+        cv = check_int(self.cv, "cv", minimum=2)
+        target = self._target()
         if target.shape[1] != X.shape[1]:
             raise ValueError(f"X_target has {target.shape[1]} features but X has {X.shape[1]}")
-        if len(target) < self.cv:
-            raise ValueError(f"X_target needs at least cv={self.cv} rows, got {len(target)}")
+        if len(target) < cv:
+            raise ValueError(f"X_target needs at least cv={cv} rows, got {len(target)}")
+
+    def _target(self) -> np.ndarray:
+        target = self.X_target
+        if type(target).__module__.startswith("pandas"):  # nullable dtypes: as floats (NaN was refused)
+            return np.asarray(target.to_numpy(dtype=float))
+        return np.asarray(target)
 
     def _validation_indices(self, X, y, groups, n_val, rng):
-        target = np.asarray(self.X_target)
+        target = self._target()
         both = np.concatenate([np.asarray(X, dtype=np.float32), np.asarray(target, dtype=np.float32)])
         is_target = np.r_[np.zeros(len(X), dtype=np.int8), np.ones(len(target), dtype=np.int8)]
         est = clone(self.estimator) if self.estimator is not None else LogisticRegression(max_iter=1000)
-        folds = StratifiedKFold(n_splits=self.cv, shuffle=True, random_state=rng.randint(2**31 - 1))
+        folds = StratifiedKFold(n_splits=int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))
         proba = cross_val_predict(est, both, is_target, cv=folds, method="predict_proba")[: len(X), 1]
         # Most target-like first; ties broken at random so no position bias creeps in.
         order = np.lexsort((rng.random_sample(len(X)), -proba))

@@ -5,19 +5,45 @@ from __future__ import annotations
 
 import numpy as np
 
-METRICS = ("euclidean", "cosine")
+DISTANCE_METRICS = ("euclidean", "cosine")
 _CHUNK_BYTES = 8 * 2**20
+# float32 squares overflow above ~1.8e19; rows whose largest |value| lies outside this range are
+# rescaled by a power of two (exact: the same rankings and picks, only the exponent changes).
+_SAFE_RANGE = (2.0**-32, 2.0**32)
+
+
+def _power_of_two_scale(*arrays: np.ndarray) -> float:
+    """A power of two bringing the largest |value| of ``arrays`` near 1, or 1.0 when it is safe already."""
+    top = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
+    if top == 0.0 or _SAFE_RANGE[0] <= top <= _SAFE_RANGE[1]:
+        return 1.0
+    return float(2.0 ** -np.frexp(top)[1])
+
+
+def _scaled_float32(X: np.ndarray, scale: float) -> np.ndarray:
+    """``X * scale`` as a new float32 array (scaled before the cast when X is beyond float32's range)."""
+    if scale < 2.0**-64:
+        return (np.asarray(X, dtype=np.float64) * scale).astype(np.float32)
+    out = np.array(X, dtype=np.float32, copy=True)  # never touch the caller's array
+    if scale != 1.0:
+        out *= np.float32(scale)
+    return out
 
 
 def prepare(X: np.ndarray, metric: str) -> np.ndarray:
     """float32 rows in which Euclidean distance ranks like ``metric`` (cosine: unit rows).
 
+    Values too large (or too small) for float32 distances are rescaled by a power of two,
+    which keeps every ranking.
+
     >>> prepare(np.array([[3.0, 4.0]]), "cosine").tolist()
     [[0.6000000238418579, 0.800000011920929]]
+    >>> prepare(np.array([[3e20], [1e20]]), "euclidean").tolist()
+    [[0.5082197785377502], [0.16940659284591675]]
     """
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    out = np.array(X, dtype=np.float32, copy=True)  # never touch the caller's array
+    if metric not in DISTANCE_METRICS:
+        raise ValueError(f"metric must be one of {DISTANCE_METRICS}, got {metric!r}")
+    out = _scaled_float32(X, _power_of_two_scale(np.asarray(X)))
     if metric == "cosine":
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         if (norms == 0).any():
@@ -37,6 +63,9 @@ def nearest_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     >>> nearest_distances(np.array([[0.0], [5.0]]), np.array([[1.0], [2.0]])).tolist()
     [1.0, 3.0]
     """
+    scale = _power_of_two_scale(np.asarray(A), np.asarray(B))
+    if scale != 1.0:
+        return nearest_distances(_scaled_float32(A, scale), _scaled_float32(B, scale)) / np.float32(scale)
     A = np.asarray(A, dtype=np.float32)
     B = np.asarray(B, dtype=np.float32)
     bb = np.einsum("ij,ij->i", B, B)

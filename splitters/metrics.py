@@ -24,7 +24,7 @@ def _log_loss(y, proba, classes):
     return log_loss(y, proba, labels=classes)
 
 
-METRICS: dict[str, Metric] = {
+SCORE_METRICS: dict[str, Metric] = {
     "accuracy": Metric("accuracy", lambda y, p, c: accuracy_score(y, p)),
     "balanced_accuracy": Metric("balanced_accuracy", lambda y, p, c: balanced_accuracy_score(y, p)),
     "macro_f1": Metric("macro_f1", lambda y, p, c: f1_score(y, p, average="macro", labels=c, zero_division=0)),
@@ -33,10 +33,31 @@ METRICS: dict[str, Metric] = {
 
 
 def get_metric(name: str) -> Metric:
+    """The score metric called ``name`` (a key of :data:`SCORE_METRICS`).
+
+    Parameters
+    ----------
+    name : str
+        ``accuracy``, ``balanced_accuracy``, ``macro_f1`` or ``log_loss``.
+
+    Returns
+    -------
+    Metric
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a known metric.
+
+    Examples
+    --------
+    >>> get_metric("log_loss").greater_is_better
+    False
+    """
     try:
-        return METRICS[name]
-    except KeyError:
-        raise ValueError(f"unknown metric {name!r}; choose one of {sorted(METRICS)}") from None
+        return SCORE_METRICS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown metric {name!r}; choose one of {sorted(SCORE_METRICS)}") from None
 
 
 def gap_stats(val: np.ndarray, test: np.ndarray) -> tuple[float, float]:

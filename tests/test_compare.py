@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
 from splitters import RandomSplit, TailSplit, compare_strategies
 from splitters.base import ValidationSplitter
@@ -149,7 +152,7 @@ def test_strategy_that_leaves_a_class_out_is_reported_and_the_run_carries_on():
     ({"strategies": ["tail", "middle"]}, "unknown strategy 'middle'"),
     ({"models": ["lda", "svm9000"]}, "unknown model 'svm9000'"),
     ({"metric": "auc"}, "unknown metric 'auc'"),
-    ({"y_test": np.zeros(3)}, "y_test must be 1-D with one label per row of X_test"),
+    ({"y_test": np.zeros(3)}, "y_test must be 1-D with one entry per row of X_test"),
     ({"repeats": 0}, "repeats must be a positive integer"),
 ])
 def test_bad_input(kwargs, fragment):
@@ -196,32 +199,6 @@ def test_dask_backend_matches_local_run(synthetic_dir, tmp_path, capsys):
     assert (tmp_path / "r" / "report.md").exists()
 
 
-def test_shifts():
-    from splitters.shifts import apply_shift
-
-    rng = np.random.default_rng(0)
-    imgs = np.zeros((20, 28, 28), np.uint8)
-    imgs[:, 8:20, 13:15] = 200  # a vertical bar
-    labels = np.repeat(np.arange(10), 2)
-    rot, _ = apply_shift("rotate:90", imgs, labels)
-    assert rot[:, 13:15, 8:20].mean() > 100 and rot[:, 8:20, 13:15].mean() < imgs[:, 8:20, 13:15].mean()
-    thick, _ = apply_shift("thicken:2", imgs, labels)
-    thin_, _ = apply_shift("thin:1", imgs, labels)
-    assert (thick > 0).sum() > (imgs > 0).sum() > (thin_ > 0).sum()
-    noisy, _ = apply_shift("noise:30", imgs, labels, seed=1)
-    bar = (slice(None), slice(8, 20), slice(13, 15))  # grey level 200: no clipping for sigma 30
-    assert noisy.dtype == np.uint8 and 20 < np.abs(noisy[bar].astype(int) - imgs[bar]).mean() < 28
-    big = rng.integers(0, 255, (1000, 4, 4), dtype=np.uint8)
-    _, shifted = apply_shift("labelshift:0.1", big, np.repeat(np.arange(10), 100))
-    counts = np.bincount(shifted, minlength=10)
-    assert counts[0] == 100 and counts[9] == 10 and np.all(np.diff(counts) <= 0)
-    with pytest.raises(ValueError, match="unknown shift 'blur'"):
-        apply_shift("blur:2", imgs, labels)
-    with pytest.raises(ValueError, match="needs a number"):
-        apply_shift("rotate:x", imgs, labels)
-    np.testing.assert_array_equal(imgs[:, 8:20, 13:15], 200)  # input untouched
-
-
 def test_compare_splits_script_on_synthetic_data(synthetic_dir, tmp_path, capsys):
     data_dir, _ = synthetic_dir
     out = tmp_path / "report"
@@ -242,3 +219,199 @@ def test_compare_splits_script_with_own_target_files(synthetic_dir, tmp_path, ca
     printed = capsys.readouterr().out
     assert "unlabeled target" in printed and "label-free diagnostics only" in printed
     assert (out / "distances.png").exists() and not (out / "gap.png").exists()
+
+
+# --- a bad model, a bad strategy, a tiny test set: reported, the rest completes (issue 10) ---------
+
+class FailsToFit(ClassifierMixin, BaseEstimator):
+    def fit(self, X, y):
+        raise RuntimeError("planted failure")
+
+
+def test_model_that_raises_in_fit_is_marked_failed_and_the_rest_completes():
+    X, y, Xt, yt = _iid(400, 200)
+    r = compare_strategies(X, y, Xt, yt, strategies=["tail", "random"], models={"lda": "lda", "bad": FailsToFit()},
+                           repeats=2, val_size=100, progress=False)
+    bad = r.table[r.table.model == "bad"]
+    assert len(bad) == 4 and (bad.status == "failed").all() and bad.val_score.isna().all()
+    assert bad.error.str.contains("RuntimeError: planted failure").all()
+    good = r.table[r.table.model == "lda"]
+    assert (good.status == "ok").all() and good.val_score.notna().all()
+    assert any("model bad: failed (RuntimeError: planted failure)" in n for n in r.notes)
+    assert (r.summary.status == "partial").all() and r.summary.error.str.contains("planted failure").all()
+    assert np.isfinite(r.summary.mae).all()
+    md = r.to_markdown()
+    assert "partial: bad: RuntimeError: planted failure" in md
+    assert json.loads(r.to_json())["table"][1]["status"] in {"ok", "failed"}
+
+
+def test_log_loss_with_a_model_lacking_predict_proba_names_it_and_skips_it():
+    X, y, Xt, yt = _iid(400, 200)
+    r = compare_strategies(X, y, Xt, yt, strategies=["random"], models={"lda": "lda", "ridge": RidgeClassifier()},
+                           metric="log_loss", repeats=1, val_size=100, progress=False)
+    ridge = r.table[r.table.model == "ridge"].iloc[0]
+    assert ridge.status == "failed" and ridge.error == "RidgeClassifier has no predict_proba, which metric 'log_loss' needs"
+    assert "model ridge: RidgeClassifier has no predict_proba" in " ".join(r.notes)
+    assert r.table[r.table.model == "lda"].status.eq("ok").all() and np.isfinite(r.summary.loc["random", "mae"])
+
+
+def test_one_row_test_set_reports_the_failed_diagnostic_and_keeps_the_scores():
+    X, y, Xt, yt = _iid(400, 200)
+    r = compare_strategies(X, y, Xt[:1], yt[:1], strategies=["tail", "random"], models=["lda", "naive_bayes"],
+                           repeats=1, val_size=100, progress=False)
+    assert r.summary.adv_auc.isna().all() and np.isfinite(r.summary.nn_shift).all()
+    assert any("diagnostic adv_auc failed" in n and "2 rows on each side" in n for n in r.notes)
+    assert (r.table.status == "ok").all() and r.recommended in {"tail", "random"}
+
+
+class FailsToSplit(ValidationSplitter):
+    def __init__(self, val_size=0.1):
+        self.val_size = val_size
+
+    def _validation_indices(self, X, y, groups, n_val, rng):
+        raise RuntimeError("planted split failure")
+
+
+def test_a_strategy_that_cannot_split_is_reported_and_only_all_failing_is_an_error():
+    X, y, Xt, yt = _iid(400, 200)
+    r = compare_strategies(X, y, Xt, yt, strategies={"broken": FailsToSplit(), "tail": "tail"}, models=["lda"],
+                           repeats=1, val_size=100, progress=False)
+    assert r.summary.loc["broken", "status"] == "failed" and "planted split failure" in r.summary.loc["broken", "error"]
+    assert r.summary.loc["tail", "status"] == "ok" and r.recommended == "tail"
+    assert r.table[r.table.strategy == "broken"].status.eq("failed").all()
+    assert "failed: RuntimeError: planted split failure" in r.to_markdown()
+    with pytest.raises(ValueError, match="no strategy could split the pool: broken: RuntimeError: planted split"):
+        compare_strategies(X, y, Xt, yt, strategies={"broken": FailsToSplit()}, models=["lda"], repeats=1,
+                           progress=False)
+
+
+def test_two_strategies_or_models_of_one_class_are_named_apart():
+    X, y, Xt, yt = _iid(400, 200)
+    r = compare_strategies(X, y, Xt, yt, strategies=[RandomSplit(val_size=100), RandomSplit(val_size=100, stratify=True)],
+                           models=[LogisticRegression(C=0.1), LogisticRegression(C=1.0)], repeats=1, progress=False)
+    assert list(r.summary.index) == ["RandomSplit(stratify=False)", "RandomSplit(stratify=True)"]
+    assert sorted(set(r.table.model)) == ["LogisticRegression(C=0.1)", "LogisticRegression(C=1.0)"]
+    assert len(r.table) == 4
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"strategies": [TailSplit(val_size=10), TailSplit(val_size=10)]}, "two strategies are the same TailSplit"),
+    ({"strategies": ["tail", "tail"]}, "strategies listed more than once: ['tail']"),
+    ({"models": ["lda", "lda"]}, "models listed more than once: ['lda']"),
+    ({"models": [LogisticRegression(), LogisticRegression()]}, "two models are the same LogisticRegression"),
+    ({"strategies": ["group"]}, "needs groups"),
+    ({"repeats": 1.5}, "repeats must be a positive integer"),
+    ({"repeats": True}, "repeats must be a positive integer"),
+    ({"val_size": 0}, "val_size=0 must be at least 1"),
+])
+def test_bad_input_more(kwargs, fragment):
+    X, y, Xt, yt = _iid(200, 100)
+    with pytest.raises(ValueError) as err:
+        compare_strategies(X, y, Xt, yt, progress=False, **{"models": ["lda"], **kwargs})
+    assert fragment in str(err.value)
+
+
+def test_numpy_integers_are_accepted_where_ints_are():
+    X, y, Xt, yt = _iid(300, 100)
+    r = compare_strategies(X, y, Xt, yt, strategies=["random", "tail"], models=["lda"], repeats=np.int64(2),
+                           random_state=np.int64(3), val_size=np.int64(50), n_jobs=np.int64(1), progress=False)
+    assert sorted(set(r.table.repeat)) == [0, 1] and (r.table.n_val == 50).all()
+
+
+def test_group_strategy_by_name_with_groups():
+    X, y, Xt, yt = _iid(300, 100)
+    r = compare_strategies(X, y, Xt, yt, strategies=["group"], models=["lda"], repeats=1, val_size=60,
+                           groups=np.arange(300) // 10, progress=False)
+    assert r.summary.loc["group", "status"] == "ok"
+
+
+# --- one validation per array (issue 11) ------------------------------------------------------------
+
+def test_each_array_is_validated_once(monkeypatch):
+    import splitters.base
+    import splitters.compare
+    import splitters.dissimilarity
+
+    calls: list[str] = []
+    real = splitters.base.check_X
+
+    def counting(X, *, need_features, name="X"):
+        calls.append(name)
+        return real(X, need_features=need_features, name=name)
+
+    for module in (splitters.base, splitters.compare, splitters.dissimilarity):
+        monkeypatch.setattr(module, "check_X", counting)
+    X, y, Xt, yt = _iid(400, 200)
+    compare_strategies(X, y, Xt, yt, strategies=["tail", "random", "maxmin", "cluster", "target"], models=["lda"],
+                       repeats=3, val_size=50, progress=False)
+    assert sorted(calls) == ["X", "X_test"]
+
+
+# --- determinism and spread (issue 13) -----------------------------------------------------------------
+
+def test_same_inputs_give_identical_results_for_one_and_two_jobs():
+    X, y, Xt, yt = _iid(500, 200)
+    kw = {"strategies": ["tail", "random", "maxmin"], "models": ["lda", "knn", "tree"], "repeats": 2,
+          "val_size": 100, "random_state": 7, "progress": False}
+    one, two = compare_strategies(X, y, Xt, yt, n_jobs=1, **kw), compare_strategies(X, y, Xt, yt, n_jobs=2, **kw)
+    pd.testing.assert_frame_equal(one.table.drop(columns="fit_seconds"), two.table.drop(columns="fit_seconds"),
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(one.summary, two.summary, check_exact=True)
+    assert one.recommended == two.recommended
+
+
+def test_every_measure_comes_with_its_spread_over_repeats(tmp_path):
+    X, y, Xt, yt = _iid(600, 300)
+    r = compare_strategies(X, y, Xt, yt, strategies=["random"], models=["lda", "naive_bayes", "knn"], repeats=3,
+                           val_size=100, progress=False)
+    t = r.table
+    per_repeat = {rep: part for rep, part in t.groupby("repeat")}
+    rhos = [rank_agreement(p.val_score.to_numpy(), p.test_score.to_numpy())[0] for p in per_repeat.values()]
+    regrets = [selection_regret(p.val_score.to_numpy(), p.test_score.to_numpy()) for p in per_repeat.values()]
+    for key in ("mae_std", "bias_std", "spearman_std", "kendall_std", "regret_std"):
+        assert key in r.summary.columns
+    finite = [v for v in rhos if np.isfinite(v)]
+    assert r.summary.loc["random", "spearman_std"] == pytest.approx(np.std(finite))
+    assert r.summary.loc["random", "regret_std"] == pytest.approx(np.std(regrets))
+    summary = json.loads(r.to_json())["summary"][0]
+    assert {"spearman_std", "kendall_std", "regret_std", "mae_std", "bias_std"} <= set(summary)
+    row = next(line for line in r.to_markdown().splitlines() if line.startswith("| random"))
+    assert row.count("±") == 5
+
+
+class Planted(ClassifierMixin, BaseEstimator):
+    """Binary classifier with controlled confidence: X[:, 0] holds the true label, X[:, 1] marks test rows;
+    the probability of the true class is ``q_val`` on pool rows and ``q_test`` on test rows."""
+
+    def __init__(self, q_val=0.9, q_test=0.9):
+        self.q_val = q_val
+        self.q_test = q_test
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict_proba(self, X):
+        q = np.where(X[:, 1] > 0.5, self.q_test, self.q_val)
+        p1 = np.where(X[:, 0] > 0.5, q, 1 - q)
+        return np.c_[1 - p1, p1]
+
+    def predict(self, X):
+        return (self.predict_proba(X)[:, 1] > 0.5).astype(int)
+
+
+def test_log_loss_regret_is_oriented_lower_is_better():
+    rng = np.random.default_rng(0)
+    y, yt = rng.integers(0, 2, 200), rng.integers(0, 2, 100)
+    X, Xt = np.c_[y, np.zeros(200)], np.c_[yt, np.ones(100)]
+    models = {"a": Planted(0.9, 0.6), "b": Planted(0.8, 0.85), "c": Planted(0.5, 0.7)}
+    r = compare_strategies(X, y, Xt, yt, strategies=["random"], models=models, metric="log_loss", repeats=2,
+                           val_size=20, progress=False)
+    val_loss = {m: -np.log(q) for m, q in (("a", 0.9), ("b", 0.8), ("c", 0.5))}
+    test_loss = {m: -np.log(q) for m, q in (("a", 0.6), ("b", 0.85), ("c", 0.7))}
+    got = r.table.groupby("model")[["val_score", "test_score"]].mean()
+    assert got.val_score.to_dict() == pytest.approx(val_loss) and got.test_score.to_dict() == pytest.approx(test_loss)
+    # validation picks a (lowest loss); the best on test is b: regret = loss(a) - loss(b) = ln(0.85 / 0.6)
+    assert r.summary.loc["random", "regret"] == pytest.approx(np.log(0.85 / 0.6))
+    assert r.summary.loc["random", "regret_std"] == pytest.approx(0.0)
+    assert r.summary.loc["random", "spearman"] == pytest.approx(-0.5)  # ranks (1, 2, 3) vs (3, 1, 2)

@@ -252,7 +252,7 @@ def test_split_dataset_selects_without_copy():
     ds = datasets.Dataset.from_dict({"x": np.arange(20.0).reshape(10, 2).tolist(), "label": [0, 1] * 5})
     parts = splitters.split_dataset(ds, RandomSplit(val_size=4, stratify=True, random_state=0), "x")
     assert parts["validation"].num_rows == 4 and parts["train"].num_rows == 6
-    assert parts["validation"]._indices is not None  # an indices mapping over the same table
+    # an indices mapping (or, for contiguous rows, a slice) over the same table
     def buffer(d):
         return d.data.column("label").chunk(0).buffers()[1].address
 
@@ -266,3 +266,120 @@ def test_image_features_pipeline():
     assert Z.shape == (50, 5)
     Zc = splitters.image_features(5, metric="cosine").fit_transform(images)
     np.testing.assert_allclose(np.linalg.norm(Zc, axis=1), 1.0, rtol=1e-5)
+
+
+# --- input rules (issue 10) ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1e19, 1e25, 1e300, 1e-30])
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_maxmin_returns_every_row_asked_for_at_any_scale(scale, metric):
+    X = np.random.default_rng(0).normal(size=(200, 5)) * scale
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow RuntimeWarning either
+        _, val = next(MaxMinSplit(val_size=20, metric=metric, random_state=0).split(X))
+        _, ref = next(MaxMinSplit(val_size=20, metric=metric, random_state=0).split(X / scale))
+    assert len(val) == 20
+    np.testing.assert_array_equal(val, ref)  # a power-of-two rescaling: the same picks as at unit scale
+
+
+class PicksTwice(splitters.ValidationSplitter):
+    def __init__(self, val_size=0.1):
+        self.val_size = val_size
+
+    def _validation_indices(self, X, y, groups, n_val, rng):
+        return np.zeros(n_val, dtype=int)
+
+
+def test_a_strategy_never_returns_fewer_rows_silently():
+    with pytest.raises(RuntimeError, match="picked 3 validation rows but only 1 distinct"):
+        next(PicksTwice(val_size=3).split(X0))
+
+
+NAN_X = np.where(np.eye(30, 3) > 0, np.nan, X0)
+
+
+@pytest.mark.parametrize("s", [TailSplit(val_size=3), HeadSplit(val_size=3), RandomSplit(val_size=3, random_state=0),
+                               GroupSplit(val_size=4, random_state=0)], ids=lambda s: type(s).__name__)
+def test_row_count_strategies_accept_nan_and_sparse_X(s):
+    sparse = pytest.importorskip("scipy.sparse")
+    for X in (NAN_X, np.where(np.eye(30, 3) > 0, np.inf, X0), sparse.csr_matrix(X0)):
+        _, val = next(s.split(X, Y0, G0))
+        assert 0 < len(val) <= 4
+
+
+@pytest.mark.parametrize("s", [MaxMinSplit(val_size=3), ClusterSplit(val_size=3, n_clusters=2),
+                               TargetMatchedSplit(val_size=3, X_target=_target())], ids=lambda s: type(s).__name__)
+def test_feature_strategies_say_what_a_sparse_X_needs(s):
+    sparse = pytest.importorskip("scipy.sparse")
+    with pytest.raises(ValueError, match=r"X is a scipy sparse matrix.*dense array: pass X.toarray\(\)"):
+        next(s.split(sparse.csr_matrix(X0)))
+
+
+def test_pandas_nullable_float_columns_are_read_as_floats():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X0, columns=["a", "b", "c"]).astype("Float64")
+    _, val = next(MaxMinSplit(val_size=5, random_state=0).split(frame))
+    np.testing.assert_array_equal(val, next(MaxMinSplit(val_size=5, random_state=0).split(X0))[1])
+    _, val = next(TargetMatchedSplit(val_size=5, X_target=pd.DataFrame(_target()).astype("Float64"),
+                                     random_state=0).split(frame))
+    assert len(val) == 5
+    frame.iloc[3, 1] = pd.NA
+    with pytest.raises(ValueError, match="NaN or infinite values in 1 row"):
+        next(MaxMinSplit(val_size=5).split(frame))
+    assert len(next(TailSplit(val_size=5).split(frame))[1]) == 5  # only the row count matters
+    with pytest.raises(ValueError, match="X must be numeric"):
+        next(MaxMinSplit(val_size=5).split(pd.DataFrame({"a": pd.array(["x"] * 30, dtype="string"), "b": 1.0})))
+
+
+@pytest.mark.parametrize("groups, fragment", [
+    ([None] * 10 + list(range(20)), "groups has 10 missing (None) entries"),
+    (["a"] * 15 + [1] * 15, "groups mixes values that cannot be compared (int, str)"),
+])
+def test_bad_groups_are_plain_value_errors(groups, fragment):
+    with pytest.raises(ValueError) as err:
+        next(GroupSplit(val_size=5, random_state=0).split(X0, groups=np.array(groups, dtype=object)))
+    assert fragment in str(err.value)
+
+
+def test_numpy_integers_are_accepted_for_every_integer_parameter():
+    i = np.int64
+    X, y, groups = _data(60)
+    for s in (TailSplit(val_size=i(6)), HeadSplit(val_size=np.int32(6)),
+              RandomSplit(val_size=i(6), n_splits=i(2), random_state=i(0)),
+              GroupSplit(val_size=i(6), n_splits=i(2), random_state=i(1)),
+              MaxMinSplit(val_size=i(6), n_splits=i(2), random_state=i(0)),
+              ClusterSplit(val_size=i(6), n_clusters=i(3), n_splits=i(2), random_state=i(0)),
+              TargetMatchedSplit(val_size=i(6), X_target=_target(), cv=i(2), random_state=i(0))):
+        splits = list(s.split(X, y, groups))
+        assert len(splits) == s.get_n_splits() and all(len(v) == 6 for _, v in splits), s
+
+
+@pytest.mark.parametrize("make, fragment", [
+    (lambda: ClusterSplit(val_size=3, n_clusters=2.5), "n_clusters must be an integer >= 2"),
+    (lambda: TargetMatchedSplit(val_size=3, X_target=_target(), cv=2.0), "cv must be an integer >= 2"),
+    (lambda: RandomSplit(val_size=3, n_splits=True), "n_splits must be a positive integer"),
+])
+def test_non_integer_counts_are_refused(make, fragment):
+    with pytest.raises(ValueError) as err:
+        next(make().split(X0))
+    assert fragment in str(err.value)
+
+
+def test_split_dataset_reads_columns_in_one_batch(monkeypatch):
+    datasets = pytest.importorskip("datasets")
+    ds = datasets.Dataset.from_dict({"x": np.arange(40.0).reshape(20, 2).tolist(), "label": [0, 1] * 10,
+                                     "writer": np.arange(20) // 2})
+    picked = ds.select([3, 1, 4, 0, 5, 9, 2, 6])  # an indices mapping: columns must follow it
+    real = datasets.Dataset.__getitem__
+
+    def no_column_access(self, key):  # ds["label"] is a lazy, row-by-row column on datasets >= 4
+        assert not isinstance(key, str), f"per-row column read of {key!r}"
+        return real(self, key)
+
+    monkeypatch.setattr(datasets.Dataset, "__getitem__", no_column_access)
+    parts = splitters.split_dataset(picked, GroupSplit(val_size=2, random_state=0), "x", groups="writer")
+    val = parts["validation"].with_format("numpy")[:]
+    assert len(set(val["writer"].tolist())) == 1 and val["x"].shape == (2, 2)
+    np.testing.assert_array_equal(val["writer"], val["x"][:, 0] // 4)  # x and writer from the same rows
+    with pytest.raises(ValueError, match="no column 'nope'"):
+        splitters.split_dataset(picked, TailSplit(val_size=2), "nope")

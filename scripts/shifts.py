@@ -1,5 +1,8 @@
 """Shifted copies of an image test set, to see when a validation split lies.
 
+Scenario generation for the comparison scripts, kept out of the ``splitters`` package: it works
+on (N, H, W) uint8 images only, while ``splitters`` takes any feature matrix.
+
 Each shift takes ``(images, labels, rng)`` with ``images`` a ``(N, H, W)`` uint8 array and
 returns new arrays (the inputs are not modified). :func:`apply_shift` parses ``"NAME:VALUE"``.
 

@@ -1,0 +1,178 @@
+"""How right are the label-free estimates of test accuracy? The shift suite on Fashion-MNIST.
+
+    python scripts/bench_estimates.py [--data-dir ../shared/data/fashion-mnist] [--seeds 0 1]
+        [--scenarios none rotate:15 ...] [--out docs/estimates]
+
+For every seed: a random pool of 20,000 training images (PCA-50 features fitted on it), and for
+every scenario the 10,000 test images shifted (``A+B`` applies A then B). Each pair goes through
+``splitters.compare_strategies`` (the ``random`` strategy, 5,000 validation rows, 3 repeats, the
+default zoo), so the product's code is what is measured. Per scenario and estimator: MAE and bias
+of the estimated test accuracy (points), interval coverage, Spearman between estimated and true
+test accuracy over the models, and the regret of shipping the model the estimate prefers. Writes
+``estimates.md``, ``estimates.json`` and ``estimated_vs_true.png`` to ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from shifts import apply_shift
+
+import mnist_hf
+import splitters
+from splitters.estimates import DEFAULT_ESTIMATOR, ESTIMATORS
+
+SCENARIOS = ["none", "rotate:15", "rotate:30", "thicken:1", "thin:1", "noise:40", "labelshift:0.2",
+             "rotate:15+noise:40", "thicken:1+rotate:15"]
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data", "fashion-mnist"))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
+    p.add_argument("--scenarios", nargs="+", default=SCENARIOS)
+    p.add_argument("--pool", type=int, default=20000)
+    p.add_argument("--val-size", type=int, default=5000)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--n-jobs", type=int, default=-1)
+    p.add_argument("--out", default=os.path.join(HERE, "..", "docs", "estimates"))
+    return p.parse_args(argv)
+
+
+def shifted(spec: str, images: np.ndarray, labels: np.ndarray, seed: int):
+    """Apply ``A+B+...`` in order (``none``: unchanged), each with its own seed."""
+    for i, part in enumerate(spec.split("+")):
+        if part != "none":
+            images, labels = apply_shift(part, images, labels, seed=seed + 17 * i)
+    return images, labels
+
+
+def load(data_dir: str):
+    def read(name):
+        return mnist_hf.read_idx(os.path.join(data_dir, name))
+
+    return (read("train-images-idx3-ubyte.gz"), read("train-labels-idx1-ubyte.gz").astype(np.int64),
+            read("t10k-images-idx3-ubyte.gz"), read("t10k-labels-idx1-ubyte.gz").astype(np.int64))
+
+
+def run(args) -> pd.DataFrame:
+    from tqdm.auto import tqdm
+
+    train_images, train_labels, test_images, test_labels = load(args.data_dir)
+    tables = []
+    bar = tqdm(total=len(args.seeds) * len(args.scenarios), desc="scenarios", unit="run")
+    for seed in args.seeds:
+        rng = np.random.default_rng(seed)
+        pool = rng.choice(len(train_images), args.pool, replace=False)
+        features = splitters.image_features(50, random_state=seed).fit(train_images[pool])
+        X, y = features.transform(train_images[pool]), train_labels[pool]
+        for spec in args.scenarios:
+            bar.set_postfix_str(f"seed {seed}, {spec}")
+            images, labels = shifted(spec, test_images, test_labels, seed)
+            start = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = splitters.compare_strategies(X, y, features.transform(images), labels, strategies=["random"],
+                                                      repeats=args.repeats, val_size=args.val_size, random_state=seed,
+                                                      n_jobs=args.n_jobs, progress=False)
+            t = result.estimates.assign(seed=seed, scenario=spec, seconds=time.perf_counter() - start)
+            tables.append(t)
+            bar.update()
+    bar.close()
+    return pd.concat(tables, ignore_index=True)
+
+
+def score(table: pd.DataFrame) -> pd.DataFrame:
+    """Per scenario and estimator: MAE, bias (points), coverage, Spearman, regret (points)."""
+    from splitters.estimation import summarise_estimates
+
+    parts = []
+    for (spec, seed), part in table.groupby(["scenario", "seed"], sort=False):
+        s = summarise_estimates(part).reset_index().assign(scenario=spec, seed=seed)
+        parts.append(s)
+    per_seed = pd.concat(parts)
+    out = per_seed.groupby(["scenario", "estimator"], sort=False)[["mae", "bias", "coverage", "spearman", "regret"]].mean()
+    out[["mae", "bias", "regret"]] *= 100
+    return out
+
+
+def markdown(scores: pd.DataFrame, scenarios: list[str], seconds: float, args) -> str:
+    lines = [f"Fashion-MNIST, pool {args.pool:,} (random subset of train, seeds {args.seeds}), validation "
+             f"{args.val_size:,} (`random`, {args.repeats} repeats), PCA-50, default zoo of 7 models; "
+             f"estimated vs true test accuracy of every model. Default estimator: `{DEFAULT_ESTIMATOR}`. "
+             f"Run time {seconds / 60:.1f} min.", ""]
+    for metric, title, fmt in (("mae", "MAE (points)", "{:.1f}"), ("bias", "bias, estimate - test (points)", "{:+.1f}"),
+                               ("coverage", "interval coverage", "{:.2f}"), ("spearman", "Spearman (models)", "{:.2f}"),
+                               ("regret", "regret of the model picked (points)", "{:.2f}")):
+        lines += [f"**{title}**", "", "| scenario | " + " | ".join(ESTIMATORS) + " |",
+                  "|---|" + "---:|" * len(ESTIMATORS)]
+        for spec in scenarios + ["mean (shifted)", "mean (all)"]:
+            if spec.startswith("mean"):
+                chosen = [s for s in scenarios if s != "none"] if "shifted" in spec else scenarios
+                vals = scores.loc[chosen][metric].groupby(level="estimator").mean()
+            else:
+                vals = scores.loc[spec][metric]
+            lines.append(f"| {spec} | " + " | ".join(fmt.format(vals[e]) for e in ESTIMATORS) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def plot(table: pd.DataFrame, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 4, figsize=(14, 7), sharex=True, sharey=True)
+    specs = list(dict.fromkeys(table.scenario))
+    colors = {s: plt.cm.tab10(i % 10) for i, s in enumerate(specs)}
+    for ax, e in zip(axes.flat, ESTIMATORS):
+        part = table[table.estimator == e]
+        for s in specs:
+            q = part[part.scenario == s]
+            ax.scatter(q.test_score, q.estimate, s=8, color=colors[s], label=s, alpha=0.7)
+        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
+        ax.set_title(e + (" (default)" if e == DEFAULT_ESTIMATOR else ""), fontsize=10)
+    for ax in axes[1]:
+        ax.set_xlabel("true test accuracy")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("estimated test accuracy")
+    axes.flat[0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    os.makedirs(args.out, exist_ok=True)
+    start = time.perf_counter()
+    table = run(args)
+    seconds = time.perf_counter() - start
+    scores = score(table)
+    text = markdown(scores, list(dict.fromkeys(table.scenario)), seconds, args)
+    print(text)
+    with open(os.path.join(args.out, "estimates.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    with open(os.path.join(args.out, "estimates.json"), "w", encoding="utf-8") as f:
+        json.dump({"args": vars(args), "seconds": seconds, "default_estimator": DEFAULT_ESTIMATOR,
+                   "scores": scores.reset_index().to_dict(orient="records"),
+                   "estimates": table.to_dict(orient="records")}, f, indent=1, default=float)
+    plot(table, os.path.join(args.out, "estimated_vs_true.png"))
+    print("written: " + ", ".join(os.path.join(args.out, n) for n in ("estimates.md", "estimates.json",
+                                                                        "estimated_vs_true.png")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
