@@ -12,37 +12,52 @@ RandomSplit(random_state=0, val_size=0.2)
 [2]
 """
 
-from .base import SplitSizeWarning, ValidationSplitter, resolve_size
-from .compare import DEFAULT_STRATEGIES, ComparisonResult, compare_strategies, default_models
-from .datasets_io import split_dataset
-from .dissimilarity import ClusterSplit, MaxMinSplit, TargetMatchedSplit
-from .features import Flatten, image_features
-from .metrics import SCORE_METRICS, Metric, get_metric
-from .ordered import HeadSplit, TailSplit
-from .registry import STRATEGIES, get
-from .sampled import GroupSplit, RandomSplit
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_STRATEGIES",
-    "SCORE_METRICS",
-    "STRATEGIES",
-    "ClusterSplit",
-    "ComparisonResult",
-    "Flatten",
-    "GroupSplit",
-    "HeadSplit",
-    "MaxMinSplit",
-    "Metric",
-    "RandomSplit",
-    "SplitSizeWarning",
-    "TailSplit",
-    "TargetMatchedSplit",
-    "ValidationSplitter",
-    "compare_strategies",
-    "default_models",
-    "get",
-    "get_metric",
-    "image_features",
-    "resolve_size",
-    "split_dataset",
-]
+import importlib
+import pkgutil
+from typing import Any
+
+# Each public name and the module that holds it. A name's module is imported on first use
+# (PEP 562), so ``import splitters.rules`` (as the mnist_hf builder does) costs numpy alone,
+# not scikit-learn, pandas and joblib.
+_HOMES = {
+    "DEFAULT_STRATEGIES": "plan",
+    "SCORE_METRICS": "metrics",
+    "STRATEGIES": "registry",
+    "ClusterSplit": "dissimilarity",
+    "ComparisonResult": "compare",
+    "Flatten": "features",
+    "GroupSplit": "sampled",
+    "HeadSplit": "ordered",
+    "MaxMinSplit": "dissimilarity",
+    "Metric": "metrics",
+    "RandomSplit": "sampled",
+    "SplitSizeWarning": "base",
+    "TailSplit": "ordered",
+    "TargetMatchedSplit": "dissimilarity",
+    "ValidationSplitter": "base",
+    "compare_strategies": "compare",
+    "default_models": "plan",
+    "get": "registry",
+    "get_metric": "metrics",
+    "image_features": "features",
+    "resolve_size": "base",
+    "split_dataset": "datasets_io",
+}
+__all__ = list(_HOMES)
+_SUBMODULES = frozenset(m.name for m in pkgutil.iter_modules(__path__))
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if name in _SUBMODULES:  # ``import splitters; splitters.compare`` worked when this file imported it
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

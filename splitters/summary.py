@@ -1,0 +1,132 @@
+"""Stage 5 of a comparison: one row per strategy, and the strategy to trust.
+
+:func:`summarise` turns the fits' table and the diagnostics into :data:`SUMMARY_COLUMNS`
+(each measure per repeat, then its mean and spread); :func:`recommend` picks from that table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .diagnostics import Diagnostics
+from .fits import Fits
+from .metrics import Metric, gap_stats, rank_agreement, selection_regret
+from .plan import Plan
+from .splits import Splits
+
+SUMMARY_COLUMNS = ["mae", "mae_std", "bias", "bias_std", "spearman", "spearman_std", "kendall", "kendall_std",
+                   "regret", "regret_std", "nn_shift", "adv_auc", "val_mean", "test_mean", "status", "error"]
+
+
+def _spread(values: np.ndarray) -> float:
+    """Standard deviation over repeats of the finite values (0.0 for one repeat; NaN for none)."""
+    finite = values[np.isfinite(values)]
+    return float(np.std(finite)) if len(finite) else float("nan")
+
+
+def _nanmean(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(finite.mean()) if len(finite) else float("nan")
+
+
+def _per_repeat(part: pd.DataFrame, metric: Metric) -> dict[str, np.ndarray]:
+    """mae, bias, spearman, kendall, regret, val_mean, test_mean: one value per repeat."""
+    rows = []
+    for _, rep in part.groupby("repeat"):
+        v, t = rep.val_score.to_numpy(float), rep.test_score.to_numpy(float)
+        mae, bias = gap_stats(v, t)
+        rho, tau = rank_agreement(v, t)
+        rows.append((mae, bias, rho, tau, selection_regret(v, t, metric.greater_is_better), v.mean(), t.mean()))
+    arr = np.array(rows, dtype=float).reshape(-1, 7)
+    return dict(zip(("mae", "bias", "spearman", "kendall", "regret", "val_mean", "test_mean"), arr.T))
+
+
+def _status(table: pd.DataFrame, name: str, split_error: str | None) -> tuple[str, str | None]:
+    if split_error is not None:
+        return "failed", split_error
+    rows = table[table.strategy == name]
+    failed = rows[rows.status == "failed"]
+    if failed.empty:
+        return "ok", None
+    reasons = "; ".join(dict.fromkeys(f"{m}: {e}" for m, e in zip(failed.model, failed.error)))
+    return ("failed" if len(failed) == len(rows) else "partial"), reasons
+
+
+def summarise(plan: Plan, splits: Splits, fits: Fits, diagnostics: Diagnostics) -> pd.DataFrame:
+    """Stage 5: one row per strategy (:data:`SUMMARY_COLUMNS`), from the ``ok`` fits only.
+
+    Each measure is computed per repeat, then averaged; ``*_std`` is its spread over repeats.
+
+    Parameters
+    ----------
+    plan, splits, fits, diagnostics
+        The records of the earlier stages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by strategy, in the plan's order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from splitters.diagnostics import diagnose
+    >>> from splitters.fits import fit_models
+    >>> from splitters.plan import plan_comparison
+    >>> from splitters.splits import make_splits
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> plan = plan_comparison(X, y, X[:20], y[:20], strategies=["tail"], models=["lda"], repeats=1, progress=False)
+    >>> splits = make_splits(plan); fits = fit_models(plan, splits)
+    >>> s = summarise(plan, splits, fits, diagnose(plan, splits))
+    >>> list(s.index), s.loc["tail", "status"]
+    (['tail'], 'ok')
+    """
+    records = []
+    ok = fits.table[(fits.table.status == "ok") & fits.table.model.notna()] if plan.labeled else fits.table.iloc[:0]
+    for name in plan.strategies:
+        rec: dict[str, Any] = {"strategy": name}
+        part = ok[ok.strategy == name]
+        measures = _per_repeat(part, plan.metric) if len(part) else {}
+        for key in ("mae", "bias", "spearman", "kendall", "regret", "val_mean", "test_mean"):
+            values = measures.get(key, np.array([np.nan]))
+            rec[key] = _nanmean(values)
+            if key in ("mae", "bias", "spearman", "kendall", "regret"):
+                rec[f"{key}_std"] = _spread(values)
+        diag = diagnostics.values.get(name, {})
+        for key in ("nn_shift", "adv_auc"):
+            rec[key] = _nanmean(np.asarray(diag.get(key, [np.nan]), dtype=float))
+        rec["status"], rec["error"] = _status(fits.table, name, splits.failed.get(name))
+        records.append(rec)
+    return pd.DataFrame(records).set_index("strategy")[SUMMARY_COLUMNS]
+
+
+def recommend(summary: pd.DataFrame, labeled: bool) -> str:
+    """The strategy to trust.
+
+    Labeled: smallest ``mae`` (ties: higher Spearman). Unlabeled, or when no fit could be
+    scored: the best sum of ranks of ``nn_shift`` (smaller is better) and ``|adv_auc - 0.5|``
+    (closer to chance is better). Strategies without a value are never picked.
+
+    Raises
+    ------
+    ValueError
+        If no strategy has a value to rank by.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"mae": [0.2, 0.1], "spearman": [1.0, 0.5], "nn_shift": [0.1, 0.3],
+    ...                   "adv_auc": [0.5, 0.7]}, index=["a", "b"])
+    >>> recommend(s, labeled=True), recommend(s, labeled=False)
+    ('b', 'a')
+    """
+    if labeled and summary.mae.notna().any():
+        order = summary[summary.mae.notna()].assign(_rho=-summary.spearman.fillna(-1)).sort_values(["mae", "_rho"])
+        return str(order.index[0])
+    score = summary.nn_shift.rank() + (summary.adv_auc - 0.5).abs().rank()
+    if score.isna().all():
+        raise ValueError("nothing could be measured: every fit and every diagnostic failed (see the reasons above)")
+    return str(score.sort_values(kind="stable").index[0])

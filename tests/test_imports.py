@@ -1,0 +1,72 @@
+"""Importing a package costs only what it uses: ``splitters`` loads its modules on first use.
+
+Each import check runs in a fresh interpreter, since this test process has already imported
+everything."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import splitters
+
+# What the comparison engine needs and neither the dataset builder nor the split rules do.
+ENGINE = ("sklearn", "scipy", "joblib", "matplotlib", "splitters.compare", "splitters.plan", "splitters.base")
+
+
+# What ``splitters`` exported when its __init__ imported every module.
+PUBLIC = ["DEFAULT_STRATEGIES", "SCORE_METRICS", "STRATEGIES", "ClusterSplit", "ComparisonResult", "Flatten", "GroupSplit",
+          "HeadSplit", "MaxMinSplit", "Metric", "RandomSplit", "SplitSizeWarning", "TailSplit", "TargetMatchedSplit",
+          "ValidationSplitter", "compare_strategies", "default_models", "get", "get_metric", "image_features",
+          "resolve_size", "split_dataset"]
+
+
+def _modules_after(statement: str) -> set[str]:
+    """The names in ``sys.modules`` after ``statement``, in a new interpreter."""
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    return set(json.loads(out.stdout.splitlines()[-1]))
+
+
+def test_import_mnist_hf_leaves_the_comparison_engine_unloaded():
+    loaded = _modules_after("import mnist_hf")
+    assert "splitters.rules" in loaded  # the builder does use the split rules
+    # pandas is not checked: datasets itself imports it
+    assert not loaded & set(ENGINE), sorted(loaded & set(ENGINE))
+
+
+@pytest.mark.parametrize("statement", ["import splitters.rules", "import splitters"])
+def test_split_rules_load_no_heavy_module(statement):
+    loaded = _modules_after(statement)
+    heavy = {"pandas", "pyarrow", "datasets", *ENGINE}
+    assert not loaded & heavy, sorted(loaded & heavy)
+
+
+def test_a_submodule_is_an_attribute_after_a_bare_import():
+    loaded = _modules_after("import splitters\nassert splitters.compare.compare_strategies is splitters.compare_strategies")
+    assert "splitters.compare" in loaded
+
+
+def test_the_public_names_are_all_there():
+    assert sorted(splitters.__all__) == sorted(PUBLIC)
+    for name in PUBLIC:
+        assert getattr(splitters, name) is not None
+    # dir() lists them before any has been loaded
+    code = "import json, splitters\nprint(json.dumps(dir(splitters)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert set(PUBLIC) <= set(json.loads(out.stdout))
+
+
+def test_star_import_gives_every_public_name():
+    namespace: dict = {}
+    exec("from splitters import *", namespace)
+    assert set(PUBLIC) <= set(namespace)
+
+
+def test_an_unknown_name_is_an_attribute_error():
+    with pytest.raises(AttributeError, match="module 'splitters' has no attribute 'compare_strategy'"):
+        splitters.compare_strategy  # noqa: B018
