@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import logging
+import lzma
 import os
 import zlib
 from collections.abc import Callable, Sequence
@@ -62,10 +63,11 @@ class ResolvedFile:
     verification: Verification
 
 
-def file_digest(path: str, algorithm: str, *, decompress: bool = False) -> str:
-    """Hex digest of a file's bytes, or of its gzip-decompressed bytes, read in chunks."""
+def file_digest(path: str, algorithm: str, *, decompress: str | bool = False) -> str:
+    """Hex digest of a file's bytes, or of its decompressed bytes (``decompress`` ``"gzip"`` or
+    ``True``, ``"xz"``), read in chunks."""
     h = hashlib.new(algorithm)
-    opener = gzip.open if decompress else open
+    opener = {"xz": lzma.open, False: open, "": open}.get(decompress, gzip.open)
     with opener(path, "rb") as f:
         for chunk in iter(lambda: f.read(_HASH_CHUNK), b""):
             h.update(chunk)
@@ -78,11 +80,14 @@ def verify_file(path: str, spec: FileSpec) -> Verification:
     if md5 == spec.md5:
         return Verification("md5", f"archive md5 {md5} matches the published one")
     with open(path, "rb") as f:
-        is_gzip = f.read(2) == b"\x1f\x8b"
+        head = f.read(6)
+    compression = "gzip" if head[:2] == b"\x1f\x8b" else "xz" if head == b"\xfd7zXZ\x00" else ""
     try:
-        sha = file_digest(path, "sha256", decompress=is_gzip)
-    except (OSError, EOFError, zlib.error) as e:
-        return Verification("unverified", f"md5 {md5} is not the published {spec.md5}, and the gzip data is corrupt ({e})")
+        sha = file_digest(path, "sha256", decompress=compression)
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as e:
+        return Verification(
+            "unverified", f"md5 {md5} is not the published {spec.md5}, and the {compression} data is corrupt ({e})"
+        )
     if spec.content_sha256 and sha == spec.content_sha256:
         return Verification(
             "content-sha256",
@@ -211,7 +216,7 @@ def _check_download(path: str, spec: FileSpec) -> Verification:
 
 
 _OFFLINE_HINT = (
-    "To work offline, put the four IDX files (gzip or raw) in a folder and pass "
+    "To work offline, put the dataset's files (IDX files gzip, xz or raw; EMNIST's gzip.zip) in a folder and pass "
     "data_dir=... (CLI: --data-dir); to use another server, pass mirrors=[...] "
     "(CLI: --mirror URL)."
 )

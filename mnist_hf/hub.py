@@ -161,6 +161,13 @@ def _provenance_note(provenance: dict[str, Any]) -> str:
     return "IDX files that do **not** match the published checksums (a local or modified copy)"
 
 
+def _metadata_note(cfg: Any, spec: Any) -> str:
+    if cfg.compat or not spec.metadata:
+        return ""
+    return "\n- Metadata (int32, from the label files): " + "; ".join(
+        f"`{c.name}`: {c.description}" for c in spec.metadata) + "."
+
+
 def _section(prepared: _Prepared) -> str:
     cfg = prepared.config
     spec = SPECS[cfg.name]
@@ -174,7 +181,7 @@ def _section(prepared: _Prepared) -> str:
 
 - Source: {spec.homepage}; converted from {_provenance_note(prepared.provenance)}.
 - Rows: {sizes}. Features: `image` as {image}; `label` as `ClassLabel` with names
-  {", ".join(f"`{n}`" for n in spec.class_names)}.
+  {", ".join(f"`{n}`" for n in spec.class_names)}.{_metadata_note(cfg, spec)}
 - Validation: {_validation_note(cfg)}
 - Licence: `{spec.license}`.
 

@@ -2,7 +2,8 @@
 
 An IDX file is a 4-byte magic number (two zero bytes, a type code, the number of
 dimensions), one big-endian uint32 per dimension, then the data in C order, big-endian.
-Files are usually gzip-compressed; :func:`read_idx` accepts both. A gzip file may hold several
+Files are usually gzip-compressed (QMNIST's ``nist`` files: xz); :func:`read_idx` accepts gzip, xz
+and raw files, and members of a zip archive (:class:`~mnist_hf.archives.ZipMember`). A gzip file may hold several
 members, read one after another as ``gzip -d`` does; any other bytes after the gzip data (zero
 padding too) are an error, reported with the byte where the gzip data ends.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import lzma
 import os
 import struct
 import zlib
@@ -26,6 +28,8 @@ from dataclasses import dataclass
 from typing import BinaryIO, Union
 
 import numpy as np
+
+from .archives import ArchiveError, ZipMember, open_member
 
 try:  # ISA-L inflates about 1.5x faster than zlib, with the same decompressobj interface.
     from isal import isal_zlib as _zlib
@@ -43,7 +47,7 @@ __all__ = [
     "write_idx",
 ]
 
-PathLike = Union[str, "os.PathLike[str]"]
+PathLike = Union[str, "os.PathLike[str]", ZipMember]
 
 #: IDX type code -> big-endian numpy dtype.
 TYPE_CODES: dict[int, np.dtype] = {
@@ -56,6 +60,7 @@ TYPE_CODES: dict[int, np.dtype] = {
 }
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_XZ_MAGIC = b"\xfd7zXZ\x00"
 # Deflate cannot compress better than about 1032:1, so a gzip file of n bytes cannot
 # hold more than this many bytes: a header that claims more is a lie we catch at once.
 _MAX_DEFLATE_RATIO = 1100
@@ -71,9 +76,14 @@ class IDXFormatError(ValueError):
     """An IDX file is malformed; the message names the file and what is wrong."""
 
     def __init__(self, path: PathLike, problem: str):
-        self.path = os.fspath(path)
+        self.path = _name(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+def _name(path: PathLike) -> str:
+    """How messages name a file: its path, or ``archive::member``."""
+    return str(path) if isinstance(path, ZipMember) else os.fspath(path)
 
 
 def looks_like_html(head: bytes) -> bool:
@@ -251,50 +261,125 @@ class _GzipStream:
         return IDXFormatError(self._path, f"corrupt gzip data in {where}: {error}")
 
 
+class _XzStream:
+    """The decompressed content of an xz file (QMNIST's ``nist`` files), read in bounded pieces.
+
+    Like ``xz -d``: several concatenated streams are one content, and null stream padding (a
+    multiple of 4 bytes) may follow a stream; anything else after the data is trailing garbage.
+    """
+
+    def __init__(self, f: BinaryIO, path: str, size: int):
+        self._f, self._path, self._size = f, path, size
+        self._read = 0
+        self._pending = b""  # input of a next stream, already read
+        self._d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        self._done = False
+
+    def readinto(self, view: memoryview) -> int:
+        """Decompress up to ``len(view)`` bytes into ``view``; 0 only at the clean end of the file."""
+        while not self._done and len(view):
+            data = b""
+            if self._d.needs_input:
+                data, self._pending = self._pending or self._f.read(_IN_CHUNK), b""
+                self._read += len(data)
+                if not data:
+                    raise IDXFormatError(self._path, "truncated xz stream: the file ends before the compressed data does")
+            try:
+                out = self._d.decompress(data, len(view))
+            except lzma.LZMAError as e:
+                raise IDXFormatError(self._path, f"corrupt xz data: {e}") from None
+            if self._d.eof:
+                self._next_stream(self._d.unused_data)
+            if out:
+                view[: len(out)] = out
+                return len(out)
+        return 0
+
+    def _next_stream(self, rest: bytes) -> None:
+        self._read -= len(rest)  # counted again when handed back as _pending
+        end = self._read
+        while len(rest) < len(_XZ_MAGIC):
+            more = self._f.read(_IN_CHUNK)
+            if not more:
+                break
+            rest += more
+        if rest.startswith(_XZ_MAGIC):
+            self._d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+            self._pending = rest
+            return
+        padding = 0
+        while rest and not rest.strip(b"\0"):
+            padding += len(rest)
+            rest = self._f.read(_IN_CHUNK)
+        if rest or padding % 4:
+            raise IDXFormatError(
+                self._path,
+                f"trailing garbage: {_count(self._size - end, 'byte')} after the end of the xz data (at byte {end:,})",
+            )
+        self._done = True
+
+
 @dataclass(frozen=True)
 class _Source:
-    """An open IDX file: ``stream`` has ``readinto``; ``size`` is the file's size on disk."""
+    """An open IDX file: ``stream`` has ``readinto``; ``size`` is the file's size on disk;
+    ``compression`` is ``"gzip"``, ``"xz"`` or ``""``."""
 
     path: str
     stream: BinaryIO
     size: int
-    gzip: bool
+    compression: str
 
     @property
     def what(self) -> str:
-        return "gzip stream" if self.gzip else "file"
+        return f"{self.compression} stream" if self.compression else "file"
 
     def first_allocation(self, n: int) -> int:
         """Bytes to allocate first when reading ``n`` declared bytes (see :func:`_read_bytes`)."""
-        return min(n, max(_CHUNK, _FIRST_RATIO * self.size)) if self.gzip else n
+        return min(n, max(_CHUNK, _FIRST_RATIO * self.size)) if self.compression else n
 
 
 @contextmanager
-def _open_idx(path: str) -> Iterator[_Source]:
-    """Open an IDX file, gzip or raw, after the checks that need no parsing.
+def _open_idx(path: PathLike) -> Iterator[_Source]:
+    """Open an IDX file (gzip, xz or raw; a path or a zip member) after the checks that need no parsing.
 
-    Gzip problems surface as :class:`IDXFormatError` from the stream itself.
+    Gzip and xz problems surface as :class:`IDXFormatError` from the stream itself, and so do a
+    zip archive's (:class:`~mnist_hf.archives.ArchiveError`, also while reading).
     """
+    if isinstance(path, ZipMember):
+        try:
+            with open_member(path) as (f, size), _source(str(path), f, size) as src:
+                yield src
+        except ArchiveError as e:
+            raise IDXFormatError(e.where, e.problem) from None
+        return
+    path = os.fspath(path)
     try:
         size = os.path.getsize(path)
         f = open(path, "rb")
     except OSError as e:
         raise IDXFormatError(path, f"cannot open: {e.strerror or e}") from None
-    with f:
-        head = f.read(512)
-        if not head:
-            raise IDXFormatError(path, "file is empty (0 bytes)")
-        if looks_like_html(head):
-            raise IDXFormatError(
-                path,
-                "this is an HTML page, not IDX data: the server answered with a web page "
-                "(an error such as 403/404, or a captive portal) instead of the file",
-            )
-        f.seek(0)
-        if head.startswith(_GZIP_MAGIC):
-            yield _Source(path, _GzipStream(f, path, size), size, gzip=True)
-        else:
-            yield _Source(path, f, size, gzip=False)
+    with f, _source(path, f, size) as src:
+        yield src
+
+
+@contextmanager
+def _source(path: str, f: BinaryIO, size: int) -> Iterator[_Source]:
+    head = f.read(512)
+    if not head:
+        raise IDXFormatError(path, "file is empty (0 bytes)")
+    if looks_like_html(head):
+        raise IDXFormatError(
+            path,
+            "this is an HTML page, not IDX data: the server answered with a web page "
+            "(an error such as 403/404, or a captive portal) instead of the file",
+        )
+    f.seek(0)
+    if head.startswith(_GZIP_MAGIC):
+        yield _Source(path, _GzipStream(f, path, size), size, "gzip")
+    elif head.startswith(_XZ_MAGIC):
+        yield _Source(path, _XzStream(f, path, size), size, "xz")
+    else:
+        yield _Source(path, f, size, "")
 
 
 def _checked_header(src: _Source) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -303,7 +388,7 @@ def _checked_header(src: _Source) -> tuple[np.dtype, tuple[int, ...], int]:
     dtype, shape = _parse_header(src.stream, path)
     header_len = 4 + 4 * len(shape)
     need = _data_bytes(dtype, shape)
-    if not src.gzip:
+    if not src.compression:
         have = src.size - header_len
         if have < need:
             raise IDXFormatError(
@@ -311,7 +396,7 @@ def _checked_header(src: _Source) -> tuple[np.dtype, tuple[int, ...], int]:
             )
         if have > need:
             raise IDXFormatError(path, f"trailing garbage: {have - need:,} bytes after the {need:,} declared")
-    elif need + header_len > src.size * _MAX_DEFLATE_RATIO:
+    elif src.compression == "gzip" and need + header_len > src.size * _MAX_DEFLATE_RATIO:
         raise IDXFormatError(
             path,
             f"header declares shape {shape} of {dtype.name} ({need:,} bytes of data), "
@@ -323,7 +408,7 @@ def _checked_header(src: _Source) -> tuple[np.dtype, tuple[int, ...], int]:
 def _read_bytes(src: _Source, n: int) -> np.ndarray:
     """Up to ``n`` bytes from ``src`` (fewer only at its end), as a uint8 array.
 
-    A raw file's size was checked against ``n``, so ``n`` bytes are allocated. A gzip header
+    A raw file's size was checked against ``n``, so ``n`` bytes are allocated. A gzip (or xz) header
     may declare far more than the stream holds (the deflate-ratio check alone allows 1,100
     times the file's size), so gzip data starts at :meth:`_Source.first_allocation` and
     doubles only as data arrives: memory stays below ``max(first, 2 * bytes present)``.
@@ -395,7 +480,6 @@ def read_idx(path: PathLike) -> np.ndarray:
     >>> read_idx(p)
     array([3, 1, 4], dtype=uint8)
     """
-    path = os.fspath(path)
     with _open_idx(path) as src:
         dtype, shape, need = _checked_header(src)
         data = _read_bytes(src, need)
@@ -434,7 +518,6 @@ def read_idx_header(path: PathLike) -> tuple[np.dtype, tuple[int, ...]]:
     >>> read_idx_header(p)
     (dtype('uint8'), (4, 2, 2))
     """
-    path = os.fspath(path)
     with _open_idx(path) as src:
         dtype, shape, _ = _checked_header(src)
     return dtype.newbyteorder("="), shape
@@ -475,7 +558,6 @@ def iter_idx(path: PathLike, rows_per_block: int) -> Iterator[np.ndarray]:
     """
     if rows_per_block < 1:
         raise ValueError(f"rows_per_block must be at least 1, got {rows_per_block}")
-    path = os.fspath(path)
     with _open_idx(path) as src:
         dtype, shape, need = _checked_header(src)
         row_bytes = need // shape[0]
@@ -509,9 +591,13 @@ def to_idx_bytes(array: np.ndarray) -> bytes:
 
 
 def write_idx(path: PathLike, array: np.ndarray, *, compress: bool | None = None) -> None:
-    """Write ``array`` to ``path`` as IDX; gzip when ``compress`` or the name ends in ``.gz``."""
+    """Write ``array`` to ``path`` as IDX; gzip when ``compress`` or the name ends in ``.gz``, xz
+    when the name ends in ``.xz``."""
     data = to_idx_bytes(array)
-    if compress is None:
+    if os.fspath(path).endswith(".xz") and compress is not False:
+        data = lzma.compress(data, format=lzma.FORMAT_XZ)
+        compress = False
+    elif compress is None:
         compress = os.fspath(path).endswith(".gz")
     if compress:
         buf = io.BytesIO()

@@ -1,4 +1,5 @@
-"""Hugging Face ``datasets`` builder for the MNIST family (MNIST, Fashion-MNIST, KMNIST).
+"""Hugging Face ``datasets`` builder for the MNIST family (MNIST, Fashion-MNIST, KMNIST, QMNIST
+with its writer metadata, and EMNIST's six splits).
 
 Two ways in:
 
@@ -41,6 +42,7 @@ from splitters.rules import RULES, validation_rows
 
 # Each sibling is imported here directly: datasets 3.x copies only the local modules a
 # loading script imports itself.
+from .archives import ZipMember
 from .fetch import ResolvedFile, resolve_files
 from .idx import iter_idx, read_idx, read_idx_header
 from .png import encode_png_batch
@@ -74,7 +76,7 @@ class MnistConfig(datasets.BuilderConfig):
     >>> MnistConfig(name="mnist", validation_size=5000).validation_strategy
     'tail'
     >>> sorted(options())[:3]
-    ['image_format', 'mirrors', 'stratify']
+    ['compat', 'image_format', 'mirrors']
     """
 
     # name: type = _option(default, one-line help); nothing else states these defaults.
@@ -83,6 +85,9 @@ class MnistConfig(datasets.BuilderConfig):
     validation_seed: int = _option(0, "seed of the random validation draw")
     stratify: bool = _option(False, "with validation_strategy='random', keep each class's share in both parts")
     image_format: str = _option("png", "how images are stored: png (datasets.Image) or array (Array2D uint8)")
+    compat: bool = _option(
+        False, "image and label only, without QMNIST's metadata columns (torchvision's compat=True)"
+    )
     mirrors: Sequence[str] | None = _option(
         None, "base URLs (or folders) tried in order, replacing the built-in list; one string is one mirror"
     )
@@ -117,9 +122,11 @@ class MnistConfig(datasets.BuilderConfig):
             raise ValueError(f"image_format must be one of {IMAGE_FORMATS}, got {self.image_format!r}")
         self.validation_size = _integer("validation_size", self.validation_size, "a count of rows")
         self.validation_seed = _integer("validation_seed", self.validation_seed, "a seed")
-        if not isinstance(self.stratify, (bool, np.bool_)):
-            raise ValueError(f"stratify must be True or False, got {self.stratify!r}")
-        self.stratify = bool(self.stratify)
+        for name in ("stratify", "compat"):
+            value = getattr(self, name)
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+            setattr(self, name, bool(value))
         if self.stratify and self.validation_strategy != "random":
             raise ValueError(
                 f"stratify=True needs validation_strategy='random' (got {self.validation_strategy!r}, "
@@ -278,28 +285,42 @@ def split_indices(
     return np.flatnonzero(keep), val
 
 
+def _idx_sources(spec: DatasetSpec, files: dict[str, ResolvedFile]) -> dict[str, tuple[str | ZipMember, bool]]:
+    """``{role: (where to read it, verified)}`` for every IDX file of the parts; an archive's members
+    are as verified as the archive."""
+    if spec.members:
+        archive = files["archive"]
+        return {role: (ZipMember(archive.path, name), archive.verification.ok) for role, name in spec.members.items()}
+    return {role: (f.path, f.verification.ok) for role, f in files.items()}
+
+
 def _check_headers(
     meta: dict[str, tuple[np.dtype, tuple[int, ...]]],
-    files: dict[str, ResolvedFile],
+    sources: dict[str, tuple[str | ZipMember, bool]],
     spec: DatasetSpec,
 ) -> None:
-    """Shapes, types and counts from the four headers (``meta[role] = (dtype, shape)``), before any data is read.
+    """Shapes, types and counts from the headers (``meta[role] = (dtype, shape)``), before any data is read.
 
     The image and label counts of a split must agree here, so a header declaring a huge count
     fails before memory for it is allocated.
     """
-    for part in ("train", "test"):
+    for part in spec.parts:
         (idtype, ishape), (ldtype, lshape) = meta[f"{part}_images"], meta[f"{part}_labels"]
-        ipath, lpath = files[f"{part}_images"].path, files[f"{part}_labels"].path
+        ipath, lpath = sources[f"{part}_images"][0], sources[f"{part}_labels"][0]
         if len(ishape) != 3 or ishape[1:] != spec.image_shape:
             raise DataValidationError(
                 f"{ipath}: expected images of shape (N, {spec.image_shape[0]}, {spec.image_shape[1]}), got {ishape}"
             )
         if idtype != np.uint8:
             raise DataValidationError(f"{ipath}: expected unsigned bytes (type 0x08), got {idtype}")
-        if len(lshape) != 1 or ldtype.kind not in "iu":
+        if spec.label_width == 1 and (len(lshape) != 1 or ldtype.kind not in "iu"):
             raise DataValidationError(
                 f"{lpath}: expected a 1-D array of integer labels, got {ldtype} of shape {lshape}"
+            )
+        if spec.label_width > 1 and (lshape[1:] != (spec.label_width,) or ldtype.kind not in "iu"):
+            raise DataValidationError(
+                f"{lpath}: expected integer labels of shape (N, {spec.label_width}) (class and metadata "
+                f"columns), got {ldtype} of shape {lshape}"
             )
         if ishape[0] != lshape[0]:
             raise DataValidationError(
@@ -307,14 +328,21 @@ def _check_headers(
             )
 
 
-def _check_labels(labels: np.ndarray, path: str, spec: DatasetSpec) -> None:
-    num_classes = len(spec.class_names)
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        bad = labels[(labels < 0) | (labels >= num_classes)]
+def _class_labels(labels: np.ndarray, path: str | ZipMember, spec: DatasetSpec) -> np.ndarray:
+    """A label file's rows as an ``(N, label_width)`` int64 array, column 0 the class index
+    (the stored label minus ``spec.label_offset``), after checking the classes' range."""
+    labels = labels.reshape(len(labels), -1)
+    classes = labels[:, 0]
+    lo, hi = spec.label_offset, spec.label_offset + len(spec.class_names) - 1
+    if classes.size and (classes.min() < lo or classes.max() > hi):
+        bad = classes[(classes < lo) | (classes > hi)]
         raise DataValidationError(
-            f"{path}: {bad.size:,} label(s) outside 0..{num_classes - 1} for {spec.name} "
+            f"{path}: {bad.size:,} label(s) outside {lo}..{hi} for {spec.name} "
             f"(first bad value: {int(bad[0])})"
         )
+    out = labels.astype(np.int64)
+    out[:, 0] -= spec.label_offset
+    return out
 
 
 def _prefetched(iterator: Iterator, pool: ThreadPoolExecutor) -> Iterator:
@@ -330,7 +358,7 @@ def _prefetched(iterator: Iterator, pool: ThreadPoolExecutor) -> Iterator:
 
 
 class MnistFamily(datasets.ArrowBasedBuilder):
-    """Builder for MNIST, Fashion-MNIST and KMNIST from their IDX files.
+    """Builder for the MNIST family (MNIST, Fashion-MNIST, KMNIST, QMNIST, NIST, EMNIST) from their IDX files.
 
     >>> b = MnistFamily(config_name="fashion_mnist", validation_size=5000)  # doctest: +SKIP
     >>> b.download_and_prepare(); ds = b.as_dataset()                        # doctest: +SKIP
@@ -354,11 +382,12 @@ class MnistFamily(datasets.ArrowBasedBuilder):
             image = datasets.Array2D(shape=spec.image_shape, dtype="uint8")
         else:
             image = datasets.Image()
+        features = {"image": image, "label": datasets.ClassLabel(names=list(spec.class_names))}
+        if not self.config.compat:
+            features.update({c.name: datasets.Value("int32") for c in spec.metadata})
         return datasets.DatasetInfo(
             description=spec.description,
-            features=datasets.Features(
-                {"image": image, "label": datasets.ClassLabel(names=list(spec.class_names))}
-            ),
+            features=datasets.Features(features),
             homepage=spec.homepage,
             license=spec.license,
             citation=spec.citation,
@@ -382,29 +411,40 @@ class MnistFamily(datasets.ArrowBasedBuilder):
         # disagree fail before any data is read. An image archive that matched a published
         # checksum is the published data: its header is enough, and it is streamed while
         # writing. Any other image file is read and checked in full first.
-        meta = {role: read_idx_header(f.path) for role, f in files.items()}
-        _check_headers(meta, files, spec)
-        labels = {part: read_idx(files[f"{part}_labels"].path) for part in ("train", "test")}
-        for part, lab in labels.items():
-            _check_labels(lab, files[f"{part}_labels"].path, spec)
+        # An archive's members (EMNIST) are read in place, as verified as the archive.
+        sources = _idx_sources(spec, files)
+        meta = {role: read_idx_header(src) for role, (src, _) in sources.items()}
+        _check_headers(meta, sources, spec)
+        labels = {}
+        for part in spec.parts:
+            src = sources[f"{part}_labels"][0]
+            labels[part] = _class_labels(read_idx(src), src, spec)
         images = {}
-        for part in ("train", "test"):
-            f = files[f"{part}_images"]
-            images[part] = f.path if f.verification.ok else read_idx(f.path)
-        if not isinstance(images["test"], str):
-            images["test"] = files["test_images"].path  # checked; streamed again, not held meanwhile
+        for part in spec.parts:
+            src, verified = sources[f"{part}_images"]
+            images[part] = src if verified else read_idx(src)
+            if part != "train" and not verified:
+                images[part] = src  # checked; streamed again, not held meanwhile
+        for view, (part, start, stop) in spec.views.items():
+            if stop > len(labels[part]):
+                raise DataValidationError(
+                    f"{sources[f'{part}_labels'][0]}: the {part} part has {len(labels[part]):,} rows, but the "
+                    f"{view} split is its rows {start:,}..{stop - 1:,}: not the published file"
+                )
 
         splits = []
         if cfg.validation_size:
             train_idx, val_idx = split_indices(
                 len(labels["train"]), cfg.validation_size, cfg.validation_strategy,
-                seed=cfg.validation_seed, labels=labels["train"] if cfg.stratify else None,
+                seed=cfg.validation_seed, labels=labels["train"][:, 0] if cfg.stratify else None,
             )
             splits.append((datasets.Split.TRAIN, images["train"], labels["train"], train_idx))
             splits.append((datasets.Split.VALIDATION, images["train"], labels["train"], val_idx))
         else:
             splits.append((datasets.Split.TRAIN, images["train"], labels["train"], None))
-        splits.append((datasets.Split.TEST, images["test"], labels["test"], None))
+        splits += [(datasets.Split(part), images[part], labels[part], None) for part in spec.parts[1:]]
+        splits += [(datasets.Split(view), images[part], labels[part], np.arange(start, stop))
+                   for view, (part, start, stop) in spec.views.items()]
         self._write_provenance(files)
         return [
             datasets.SplitGenerator(name=name, gen_kwargs={"images": im, "labels": lb, "indices": idx})
@@ -429,9 +469,18 @@ class MnistFamily(datasets.ArrowBasedBuilder):
 
     STREAM_ROWS = 5000  # rows decompressed at a time when streaming an archive (3.9 MB)
 
-    def _row_blocks(self, images: np.ndarray | str, labels: np.ndarray, indices: np.ndarray | None,
+    def _row_blocks(self, images: np.ndarray | str | ZipMember, labels: np.ndarray, indices: np.ndarray | None,
                     pool: ThreadPoolExecutor) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """(images, labels) blocks of the selected rows (all, or sorted ``indices``), in order."""
+        """(images, labels) blocks of the selected rows (all, or sorted ``indices``), in order, upright."""
+        blocks = self._stored_blocks(images, labels, indices, pool)
+        if not self.config.spec.transposed:
+            yield from blocks
+            return
+        for block, lab in blocks:  # EMNIST stores each image column by column
+            yield np.ascontiguousarray(block.transpose(0, 2, 1)), lab
+
+    def _stored_blocks(self, images: np.ndarray | str | ZipMember, labels: np.ndarray, indices: np.ndarray | None,
+                       pool: ThreadPoolExecutor) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         if isinstance(images, np.ndarray):
             n = len(labels) if indices is None else len(indices)
             for lo in range(0, n, self.STREAM_ROWS):
@@ -449,7 +498,8 @@ class MnistFamily(datasets.ArrowBasedBuilder):
                     yield block[indices[a:b] - lo], labels[indices[a:b]]
             lo = hi
 
-    def _generate_tables(self, images: np.ndarray | str, labels: np.ndarray, indices: np.ndarray | None) -> Iterator:
+    def _generate_tables(self, images: np.ndarray | str | ZipMember, labels: np.ndarray,
+                         indices: np.ndarray | None) -> Iterator:
         batch = self._writer_batch_size or self.DEFAULT_WRITER_BATCH_SIZE
         workers = os.cpu_count() or 1
         with ThreadPoolExecutor(max_workers=workers + 1) as pool:
@@ -476,13 +526,16 @@ class MnistFamily(datasets.ArrowBasedBuilder):
                 yield j, self._table(_png_storage(future.result()), done)
 
     def _table(self, image_storage: pa.Array, labels: np.ndarray) -> pa.Table:
-        # Built in the exact target schema, so the writer has nothing to cast.
+        # Built in the exact target schema, so the writer has nothing to cast. ``labels`` is
+        # (n, label_width): the class, then the label file's other columns.
         schema = self.info.features.arrow_schema
         image_type = schema.field("image").type
         if isinstance(image_type, pa.ExtensionType):
             image_storage = pa.ExtensionArray.from_storage(image_type, image_storage)
-        label_array = pa.array(labels.astype(np.int64, copy=False))
-        return pa.Table.from_arrays([image_storage, label_array], schema=schema)
+        columns = [image_storage, pa.array(labels[:, 0])]
+        if not self.config.compat:
+            columns += [pa.array(labels[:, c.index].astype(np.int32)) for c in self.config.spec.metadata]
+        return pa.Table.from_arrays(columns, schema=schema)
 
 
 def _png_storage(pngs: list[bytes]) -> pa.StructArray:

@@ -4,7 +4,14 @@ MNIST-family dataset, against its published test set or a shifted version of it.
     python scripts/compare_splits.py --dataset fashion_mnist [--data-dir D] [--strategies ...]
         [--models ...] [--shift rotate:30] [--repeats 3] [--out DIR]
         [--test-images F --test-labels F | --target-images F]
+        [--pool-where COLUMN=V[,V...]] [--test-where COLUMN=V[,V...]] [--group-column COLUMN]
         [--backend dask --scheduler ADDRESS]
+
+With --pool-where / --test-where the pool and the test set are chosen by a metadata column of the
+dataset, from all its published rows (train and test together): e.g. QMNIST's Census Bureau
+employees (hsf_series 0 and 1) against its high-school students (hsf_series 4). Either one alone
+takes the other side as the rest. --group-column gives the `group` strategy its groups (e.g.
+writer_id: whole writers go to validation, none of them in training).
 
 Writes results.json, report.md and PNG plots to --out, and prints the table and how long each
 stage took.
@@ -19,6 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import numpy as np
 from shifts import SHIFTS, apply_shift
 
 import mnist_hf
@@ -32,13 +40,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-dir", help="folder with the IDX files (otherwise: system copy or download)")
     p.add_argument("--cache-dir")
     p.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES),
-                   choices=sorted(set(splitters.STRATEGIES) - {"group"}))
+                   choices=sorted(splitters.STRATEGIES), help="`group` needs --group-column")
     p.add_argument("--models", nargs="+", default=None, choices=sorted(default_models()))
     p.add_argument("--metric", default="accuracy", choices=sorted(splitters.SCORE_METRICS))
     p.add_argument("--shift", help=f"shift the test set: NAME:VALUE with NAME in {sorted(SHIFTS)}")
     p.add_argument("--test-images", help="your own test images (IDX), instead of the published test set")
     p.add_argument("--test-labels", help="labels for --test-images (IDX)")
     p.add_argument("--target-images", help="unlabeled target images (IDX): label-free comparison only")
+    p.add_argument("--pool-where", type=_where, metavar="COLUMN=V[,V...]",
+                   help="the pool: rows whose metadata COLUMN holds one of these values (e.g. hsf_series=0,1)")
+    p.add_argument("--test-where", type=_where, metavar="COLUMN=V[,V...]",
+                   help="the test set: rows whose metadata COLUMN holds one of these values (e.g. hsf_series=4)")
+    p.add_argument("--group-column", metavar="COLUMN", help="metadata column of the groups for `group` (e.g. writer_id)")
     p.add_argument("--val-size", type=float, default=5000, help="validation rows (count) or fraction")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--n-components", type=int, default=50, help="PCA dimensions of the features")
@@ -54,7 +67,58 @@ def parse_args(argv=None) -> argparse.Namespace:
         p.error("--target-images replaces the test set: don't combine it with --test-images or --shift")
     if args.backend == "dask" and not args.scheduler:
         p.error("--backend dask needs --scheduler ADDRESS")
+    if (args.pool_where or args.test_where) and (args.test_images or args.target_images):
+        p.error("--pool-where/--test-where choose the test set from the dataset: don't combine them with "
+                "--test-images or --target-images")
+    if "group" in args.strategies and not args.group_column:
+        p.error("the group strategy needs --group-column COLUMN (e.g. writer_id)")
     return args
+
+
+def _where(text: str) -> tuple[str, frozenset[int]]:
+    """``COLUMN=V1,V2`` -> ``(COLUMN, {V1, V2})`` (integer values)."""
+    column, sep, values = text.partition("=")
+    try:
+        picked = frozenset(int(v) for v in values.split(","))
+    except ValueError:
+        picked = frozenset()
+    if not sep or not column.strip() or not picked:
+        raise argparse.ArgumentTypeError(f"expected COLUMN=V[,V...] with integer values, got {text!r}")
+    return column.strip(), picked
+
+
+def _columns(ds, names: set[str]) -> dict[str, np.ndarray]:
+    """The named columns of every published part (train, then test), end to end."""
+    parts = [ds[k] for k in ("train", "test") if k in ds]
+    missing = sorted(names - set(parts[0].column_names))
+    if missing:
+        raise SystemExit(f"compare_splits.py: error: the dataset has no column {', '.join(map(repr, missing))}; "
+                         f"its columns are {parts[0].column_names}")
+    return {n: np.concatenate([mnist_hf.label_array(d, n) for d in parts]) for n in sorted(names)}
+
+
+def _by_metadata(ds, args) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Pool and test (images, labels) chosen by metadata, and the pool's groups."""
+    conditions = [w for w in (args.pool_where, args.test_where) if w]
+    columns = _columns(ds, {c for c, _ in conditions} | ({args.group_column} if args.group_column else set()))
+    parts = [ds[k] for k in ("train", "test") if k in ds]
+    pairs = [mnist_hf.to_numpy(d, normalize=False) for d in parts]
+    images, labels = (np.concatenate(a) for a in zip(*pairs))
+    pool = test = None
+    if args.pool_where:
+        pool = np.isin(columns[args.pool_where[0]], list(args.pool_where[1]))
+    if args.test_where:
+        test = np.isin(columns[args.test_where[0]], list(args.test_where[1]))
+    pool = ~test if pool is None else pool
+    test = ~pool if test is None else test
+    for name, mask in (("pool", pool), ("test set", test)):
+        if not mask.any():
+            raise SystemExit(f"compare_splits.py: error: no row is in the {name} (check --pool-where/--test-where)")
+    if (pool & test).any():
+        raise SystemExit(f"compare_splits.py: error: {int((pool & test).sum()):,} rows are in both the pool and the "
+                         "test set: --pool-where and --test-where must not overlap")
+    groups = columns[args.group_column][pool] if args.group_column else None
+    return images[pool], labels[pool], images[test], labels[test], groups
 
 
 def main(argv=None) -> int:
@@ -62,13 +126,19 @@ def main(argv=None) -> int:
     stages: dict[str, float] = {}
     t = time.perf_counter()
     ds = mnist_hf.load(args.dataset, data_dir=args.data_dir, cache_dir=args.cache_dir, image_format="array")
-    pool_images, y = mnist_hf.to_numpy(ds["train"], normalize=False)
-    if args.target_images:
-        test_images, y_test = mnist_hf.read_idx(args.target_images), None
-    elif args.test_images:
-        test_images, y_test = mnist_hf.read_idx(args.test_images), mnist_hf.read_idx(args.test_labels)
+    groups = None
+    if args.pool_where or args.test_where:
+        pool_images, y, test_images, y_test, groups = _by_metadata(ds, args)
     else:
-        test_images, y_test = mnist_hf.to_numpy(ds["test"], normalize=False)
+        pool_images, y = mnist_hf.to_numpy(ds["train"], normalize=False)
+        if args.group_column:
+            groups = _columns({"train": ds["train"]}, {args.group_column})[args.group_column]
+        if args.target_images:
+            test_images, y_test = mnist_hf.read_idx(args.target_images), None
+        elif args.test_images:
+            test_images, y_test = mnist_hf.read_idx(args.test_images), mnist_hf.read_idx(args.test_labels)
+        else:
+            test_images, y_test = mnist_hf.to_numpy(ds["test"], normalize=False)
     if args.shift:
         test_images, y_test = apply_shift(args.shift, test_images, y_test, seed=args.seed)
     stages["load"] = time.perf_counter() - t
@@ -89,7 +159,7 @@ def main(argv=None) -> int:
         result = splitters.compare_strategies(
             X, y, X_test, y_test, strategies=args.strategies, models=args.models, metric=args.metric,
             repeats=args.repeats, random_state=args.seed, n_jobs=args.n_jobs, val_size=val_size,
-            backend=args.backend,
+            groups=groups, backend=args.backend,
         )
     stages["compare"] = time.perf_counter() - t
 
@@ -99,6 +169,10 @@ def main(argv=None) -> int:
 
     shift = args.shift or ("own test files" if args.test_images else "unlabeled target" if args.target_images
                            else "none")
+    if args.pool_where or args.test_where:
+        chosen = "; ".join(f"{side} {w[0]} in {sorted(w[1])}" for side, w in
+                           (("pool", args.pool_where), ("test", args.test_where)) if w)
+        shift = chosen + (f"; {args.shift}" if args.shift else "")
     print(f"\n{args.dataset}: pool {len(X):,}, test {len(X_test):,} (shift: {shift}), "
           f"{len(args.strategies)} strategies x {args.repeats} repeats x "
           f"{len(args.models or default_models())} models\n")

@@ -30,7 +30,8 @@ def split_dataset(dataset, splitter: ValidationSplitter, features: Any = None, *
     label : str or None, default="label"
         Column passed as ``y`` (skipped when absent).
     groups : str, optional
-        Column passed as ``groups``.
+        Column passed as ``groups`` (e.g. ``"writer_id"``: the ``group`` strategy then keeps each
+        writer on one side).
 
     Returns
     -------
@@ -51,6 +52,14 @@ def split_dataset(dataset, splitter: ValidationSplitter, features: Any = None, *
     >>> parts = split_dataset(ds, TailSplit(val_size=1), "x")
     >>> parts["validation"][:]["x"]
     [[2.0]]
+
+    Whole groups (e.g. QMNIST's ``writer_id``) by a column name:
+
+    >>> from splitters import GroupSplit
+    >>> ds = datasets.Dataset.from_dict({"writer": [7, 7, 9, 9, 4], "label": [0, 1, 0, 1, 0]})
+    >>> parts = split_dataset(ds, GroupSplit(val_size=2, random_state=0), groups="writer")
+    >>> len(set(parts["validation"][:]["writer"]) & set(parts["train"][:]["writer"]))
+    0
     """
     import datasets
 

@@ -6,16 +6,19 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import io
+import lzma
 import os
 import threading
 import time
+import zipfile
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
 
-from mnist_hf.idx import write_idx
+from mnist_hf.idx import to_idx_bytes, write_idx
 from mnist_hf.sources import DatasetSpec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,20 +65,125 @@ def cache_leftovers(cache_dir: Path) -> list[str]:
     return left
 
 
+def _content(name: str, data: bytes) -> bytes | None:
+    if name.endswith(".gz"):
+        return gzip.decompress(data)
+    if name.endswith(".xz"):
+        return lzma.decompress(data)
+    return None  # a zip archive: only its MD5 identifies it
+
+
 def verified_spec(spec: DatasetSpec, directory: Path) -> DatasetSpec:
     """``spec`` with the published MD5s replaced by those of the files in ``directory``, so
     synthetic files count as the published ones (verified, hence streamed)."""
     files = {}
     for role, f in spec.files.items():
         data = (directory / f.filename).read_bytes()
+        content = _content(f.filename, data)
         files[role] = dataclasses.replace(f, size=len(data), md5=hashlib.md5(data).hexdigest(),
-                                          content_sha256=hashlib.sha256(gzip.decompress(data)).hexdigest())
+                                          content_sha256=hashlib.sha256(content).hexdigest() if content else None)
     return dataclasses.replace(spec, files=files)
 
 
 def gz_files(directory: Path) -> dict[str, bytes]:
     """``{name: bytes}`` of the gzip files in ``directory`` (what a FileServer serves)."""
     return {p.name: p.read_bytes() for p in directory.glob("*.gz")}
+
+
+def all_files(directory: Path) -> dict[str, bytes]:
+    """``{name: bytes}`` of every file in ``directory`` (gz, xz, zip)."""
+    return {p.name: p.read_bytes() for p in directory.iterdir() if p.is_file()}
+
+
+def numbered_images(n: int, seed: int = 0) -> np.ndarray:
+    """``n`` mostly blank 28x28 images (they compress like real ones) that say which row they are:
+    pixels (0, 0) and (0, 1) hold the row number, a few random strokes the rest."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 28, 28), np.uint8)
+    images[:, 0, 0], images[:, 0, 1] = np.arange(n) % 256, np.arange(n) // 256 % 256
+    images[:, 10:18, 5] = rng.integers(1, 256, (n, 8), dtype=np.uint8)
+    return images
+
+
+def qmnist_labels(n: int, seed: int = 0) -> np.ndarray:
+    """``(n, 8)`` int32 rows in QMNIST's label layout: class, HSF series, writer ID, the digit's
+    index for its writer, NIST class code, global NIST index, duplicate, unused. Writers 0-610
+    are HSF 0/1 (employees), 2100-2599 HSF 4 (students); each writes 10 consecutive digits."""
+    rng = np.random.default_rng(seed)
+    cls = (np.arange(n) + rng.integers(0, 10)) % 10
+    writer_no = np.arange(n) // 10
+    student = writer_no % 3 == 2
+    writer = np.where(student, 2100 + writer_no % 500, writer_no % 611)
+    hsf = np.where(student, 4, np.where(writer < 300, 0, 1))
+    rows = [cls, hsf, writer, np.arange(n) % 10, 0x30 + cls, rng.permutation(281770)[:n] if n <= 281770
+            else np.arange(n) % 281770, np.zeros(n, int), np.zeros(n, int)]
+    return np.stack(rows, axis=1).astype(np.int32)
+
+
+QMNIST_FILES = {"train": ("qmnist-train-images-idx3-ubyte.gz", "qmnist-train-labels-idx2-int.gz"),
+                "test": ("qmnist-test-images-idx3-ubyte.gz", "qmnist-test-labels-idx2-int.gz")}
+
+
+def make_qmnist_dir(directory: Path, *, n_train: int = 600, n_test: int = 60000) -> dict[str, tuple]:
+    """QMNIST's four files as published (gzip; images type 0x08, labels type 0x0C with 8 columns).
+    Returns ``{part: (images, labels)}``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for seed, (part, n) in enumerate((("train", n_train), ("test", n_test))):
+        images, labels = numbered_images(n, seed), qmnist_labels(n, seed)
+        write_idx(directory / QMNIST_FILES[part][0], images)
+        write_idx(directory / QMNIST_FILES[part][1], labels)
+        out[part] = images, labels
+    return out
+
+
+def make_nist_dir(directory: Path, *, n: int = 900) -> tuple[np.ndarray, np.ndarray]:
+    """QMNIST's ``nist`` files as published: xz-compressed, labels with 8 int32 columns."""
+    directory.mkdir(parents=True, exist_ok=True)
+    images, labels = numbered_images(n, 7), qmnist_labels(n, 7)
+    write_idx(directory / "xnist-images-idx3-ubyte.xz", images)
+    write_idx(directory / "xnist-labels-idx2-int.xz", labels)
+    return images, labels
+
+
+def upright_images(n: int, seed: int = 0) -> np.ndarray:
+    """Images of an asymmetric glyph (a capital L: a long left stroke, a short foot) plus the
+    row number at (0, 0)/(0, 1) and noise: any transposition or flip shows."""
+    images = numbered_images(n, seed)
+    images[:, 4:24, 6] = 255  # the stroke, down the left
+    images[:, 23, 6:14] = 255  # the foot, to the right at the bottom
+    return images
+
+
+EMNIST_SIZES = {"byclass": (62, 0), "bymerge": (47, 0), "balanced": (47, 0), "letters": (26, 1),
+                "digits": (10, 0), "mnist": (10, 0)}
+
+
+def make_emnist_zip(path: Path, *, rows: dict[str, tuple[int, int]] | None = None,
+                    compression: int = zipfile.ZIP_DEFLATED) -> dict[str, dict[str, tuple]]:
+    """EMNIST's ``gzip.zip`` as published: members ``gzip/emnist-{split}-{part}-{images-idx3|labels-idx1}-ubyte.gz``
+    (gzip IDX, images stored transposed: column by column) and ``gzip/emnist-{split}-mapping.txt``.
+    ``rows`` gives ``{split: (n_train, n_test)}`` (default: 300/60 for every split). Returns
+    ``{split: {part: (upright images, stored labels)}}``."""
+    rows = rows or {split: (300, 60) for split in EMNIST_SIZES}
+    out: dict[str, dict[str, tuple]] = {}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression) as z:
+        for i, (split, sizes) in enumerate(rows.items()):
+            classes, offset = EMNIST_SIZES[split]
+            out[split] = {}
+            for j, (part, n) in enumerate(zip(("train", "test"), sizes)):
+                upright = upright_images(n, 10 * i + j)
+                labels = (np.arange(n) % classes + offset).astype(np.uint8)
+                for kind, array in (("images-idx3", upright.transpose(0, 2, 1)), ("labels-idx1", labels)):
+                    buf = io.BytesIO()
+                    with gzip.GzipFile(fileobj=buf, mode="wb", mtime=0) as gz:
+                        gz.write(to_idx_bytes(array))
+                    z.writestr(f"gzip/emnist-{split}-{part}-{kind}-ubyte.gz", buf.getvalue())
+                out[split][part] = upright, labels
+            z.writestr(f"gzip/emnist-{split}-mapping.txt",
+                       "".join(f"{k + offset} {48 + k}\n" for k in range(classes)))
+    return out
 
 
 class FileServer:

@@ -18,6 +18,7 @@ from helpers import FileServer, cache_is_clean, cache_leftovers, gz_files, make_
 
 import mnist_hf
 from mnist_hf import ChecksumError, MirrorError, read_provenance
+from mnist_hf.arrays import label_array
 from mnist_hf.sources import SPECS
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
@@ -113,7 +114,7 @@ def test_real_mnist_labels_under_the_fashion_name_are_rejected_by_checksum(fashi
     reason = _reasons(str(err.value))["mixed"]
     assert TEST_LABELS in str(err.value) and reason.startswith("checksum mismatch") and "corrupt" not in reason
     ds = _load(fashion_server, ["mixed", "good"], tmp_path)
-    assert np.bincount(ds["test"]["label"]).tolist() == [1000] * 10
+    assert np.bincount(label_array(ds["test"])).tolist() == [1000] * 10
     assert fashion_server.hits[f"/good/{TEST_LABELS}"] >= 1
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datasets
 import numpy as np
 import pytest
-from helpers import REPO, cache_is_clean
+from helpers import REPO, cache_is_clean, make_emnist_zip, make_qmnist_dir
 from packaging.version import Version
 
 import splitters
+from mnist_hf.arrays import label_array
 from mnist_hf.idx import write_idx
 
 pytestmark = pytest.mark.loading_script
@@ -93,4 +94,28 @@ def test_script_on_real_fashion_mnist(shared_data, tmp_path):
                                cache_dir=str(tmp_path / "c"), trust_remote_code=True, system_dirs=(),
                                image_format="array")
     assert ds["train"].num_rows == 60000 and ds["test"].num_rows == 10000
-    assert np.bincount(ds["test"]["label"]).tolist() == [1000] * 10
+    assert np.bincount(label_array(ds["test"])).tolist() == [1000] * 10
+
+
+def test_script_loads_qmnist_with_metadata_and_test_views(tmp_path):
+    arrays = make_qmnist_dir(tmp_path / "q", n_train=100)
+    ds = datasets.load_dataset(SCRIPT, "qmnist", data_dir=str(tmp_path / "q"), cache_dir=str(tmp_path / "c"),
+                               trust_remote_code=True, system_dirs=(), image_format="array")
+    assert {k: v.num_rows for k, v in ds.items()} == {"train": 100, "test": 60000, "test10k": 10000, "test50k": 50000}
+    assert ds["train"].column_names == ["image", "label", "hsf_series", "writer_id", "writer_digit_index",
+                                        "nist_class_code", "nist_index", "duplicate"]
+    np.testing.assert_array_equal(label_array(ds["test50k"], "writer_id"), arrays["test"][1][10000:, 2])
+    np.testing.assert_array_equal(np.asarray(ds["test10k"].with_format("numpy")["image"]), arrays["test"][0][:10000])
+    compat = datasets.load_dataset(SCRIPT, "qmnist", data_dir=str(tmp_path / "q"), cache_dir=str(tmp_path / "c"),
+                                   trust_remote_code=True, system_dirs=(), image_format="array", compat=True)
+    assert compat["train"].column_names == ["image", "label"]
+
+
+def test_script_loads_emnist_from_the_zip_upright(tmp_path):
+    arrays = make_emnist_zip(tmp_path / "e" / "gzip.zip", rows={"letters": (52, 26), "balanced": (47, 10)})
+    ds = datasets.load_dataset(SCRIPT, "emnist_letters", data_dir=str(tmp_path / "e"), cache_dir=str(tmp_path / "c"),
+                               trust_remote_code=True, system_dirs=(), image_format="array")
+    upright, stored = arrays["letters"]["test"]
+    np.testing.assert_array_equal(np.asarray(ds["test"].with_format("numpy")["image"]), upright)
+    assert ds["test"]["label"] == (stored.astype(int) - 1).tolist()
+    assert ds["test"].features["label"].names == list("abcdefghijklmnopqrstuvwxyz")

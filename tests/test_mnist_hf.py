@@ -244,7 +244,7 @@ def test_options_are_validated_once_per_config(synthetic_dir, tmp_path, monkeypa
 def test_options_are_listed_once_with_defaults_and_help():
     fields = {f.name: f for f in dataclasses.fields(mnist_hf.MnistConfig)}
     listed = mnist_hf.options()
-    assert list(listed) == ["validation_size", "validation_strategy", "validation_seed", "stratify", "image_format",
+    assert list(listed) == ["validation_size", "validation_strategy", "validation_seed", "stratify", "image_format", "compat",
                             "mirrors", "system_dirs", "timeout"]
     for name, (default, text) in listed.items():
         assert default == fields[name].default and text and "\n" not in text

@@ -9,6 +9,7 @@ from sklearn.model_selection import train_test_split
 
 import mnist_hf
 from mnist_hf import MirrorError, read_idx
+from mnist_hf.arrays import label_array
 from mnist_hf.fetch import verify_file
 from mnist_hf.sources import SPECS
 
@@ -24,8 +25,8 @@ def fashion(shared_data, tmp_path_factory):
 
 def test_fashion_sizes_and_class_balance(fashion):
     assert fashion["train"].num_rows == 60000 and fashion["test"].num_rows == 10000
-    assert np.bincount(fashion["train"]["label"]).tolist() == [6000] * 10
-    assert np.bincount(fashion["test"]["label"]).tolist() == [1000] * 10
+    assert np.bincount(label_array(fashion["train"])).tolist() == [6000] * 10
+    assert np.bincount(label_array(fashion["test"])).tolist() == [1000] * 10
     assert fashion["train"].features["label"].names[0] == "T-shirt/top"
 
 
@@ -85,7 +86,7 @@ def test_streamed_validation_split_matches_idx(shared_data, tmp_path):
         x, y = mnist_hf.to_numpy(ds[split], normalize=False)
         np.testing.assert_array_equal(x, images[idx])
         np.testing.assert_array_equal(y, labels[idx])
-    assert np.bincount(ds["validation"]["label"]).tolist() == [500] * 10
+    assert np.bincount(label_array(ds["validation"])).tolist() == [500] * 10
 
 
 def test_verified_system_copy_is_used_without_downloading(shared_data, tmp_path, capsys):
