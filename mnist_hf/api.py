@@ -14,7 +14,8 @@ def builder(name: str, **options: Any) -> MnistFamily:
     Parameters
     ----------
     name : str
-        ``"mnist"``, ``"fashion_mnist"`` or ``"kmnist"``.
+        any name in ``mnist_hf.SPECS`` (``"mnist"``, ``"fashion_mnist"``, ``"qmnist"``,
+        ``"emnist_letters"``, ...).
     **options
         ``data_dir``, ``cache_dir`` and any :class:`~mnist_hf.MnistConfig` option
         (:func:`mnist_hf.options` lists them with their defaults); options not given keep
@@ -45,7 +46,8 @@ def load(name: str, *, download_mode: str | None = None, **options: Any):
     Parameters
     ----------
     name : str
-        ``"mnist"``, ``"fashion_mnist"`` or ``"kmnist"``.
+        any name in ``mnist_hf.SPECS`` (``"mnist"``, ``"fashion_mnist"``, ``"qmnist"``,
+        ``"emnist_letters"``, ...).
     download_mode : str, optional
         ``datasets``' download mode, e.g. ``"force_redownload"``.
     **options

@@ -388,7 +388,8 @@ def export(config: str, out_dir: str | os.PathLike, *, max_shard_bytes: int = MA
     Parameters
     ----------
     config : str
-        ``"mnist"``, ``"fashion_mnist"`` or ``"kmnist"``.
+        any name in ``mnist_hf.SPECS`` (``"mnist"``, ``"fashion_mnist"``, ``"qmnist"``,
+        ``"emnist_letters"``, ...).
     out_dir : str or os.PathLike
         The export folder (created if needed).
     max_shard_bytes : int, default 256 MiB
@@ -502,7 +503,8 @@ def push(config: str, repo_id: str, *, token: str | None = None, private: bool =
     Parameters
     ----------
     config : str
-        ``"mnist"``, ``"fashion_mnist"`` or ``"kmnist"``.
+        any name in ``mnist_hf.SPECS`` (``"mnist"``, ``"fashion_mnist"``, ``"qmnist"``,
+        ``"emnist_letters"``, ...).
     repo_id : str
         ``namespace/name`` of the dataset repository; the namespace must be the token's user or
         one of its organisations.

@@ -32,6 +32,7 @@ from shifts import SHIFTS, apply_shift
 import mnist_hf
 import splitters
 from splitters import DEFAULT_STRATEGIES, default_models
+from splitters.plan import DEFAULTS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -42,7 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES),
                    choices=sorted(splitters.STRATEGIES), help="`group` needs --group-column")
     p.add_argument("--models", nargs="+", default=None, choices=sorted(default_models()))
-    p.add_argument("--metric", default="accuracy", choices=sorted(splitters.SCORE_METRICS))
+    p.add_argument("--metric", default=DEFAULTS["metric"], choices=sorted(splitters.SCORE_METRICS))
     p.add_argument("--shift", help=f"shift the test set: NAME:VALUE with NAME in {sorted(SHIFTS)}")
     p.add_argument("--test-images", help="your own test images (IDX), instead of the published test set")
     p.add_argument("--test-labels", help="labels for --test-images (IDX)")
@@ -53,10 +54,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the test set: rows whose metadata COLUMN holds one of these values (e.g. hsf_series=4)")
     p.add_argument("--group-column", metavar="COLUMN", help="metadata column of the groups for `group` (e.g. writer_id)")
     p.add_argument("--val-size", type=float, default=5000, help="validation rows (count) or fraction")
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=DEFAULTS["repeats"])
     p.add_argument("--n-components", type=int, default=50, help="PCA dimensions of the features")
     p.add_argument("--n-jobs", type=int, default=-1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=DEFAULTS["random_state"])
     p.add_argument("--backend", choices=["loky", "threading", "dask"], help="joblib backend for the fits")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (with --backend dask)")
     p.add_argument("--out", default="reports/compare")

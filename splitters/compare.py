@@ -49,7 +49,7 @@ import pandas as pd
 
 from .diagnostics import diagnose
 from .fits import Fits, fit_models
-from .plan import Plan, plan_comparison
+from .plan import DEFAULTS, Plan, plan_comparison
 from .splits import Splits, _reason, make_splits
 from .summary import recommend, summarise
 
@@ -145,14 +145,14 @@ def compare_strategies(
     *,
     strategies: Iterable | Mapping | None = None,
     models: Iterable | Mapping | None = None,
-    metric: str = "accuracy",
-    repeats: int = 3,
-    random_state: int = 0,
+    metric: str = DEFAULTS["metric"],
+    repeats: int = DEFAULTS["repeats"],
+    random_state: int = DEFAULTS["random_state"],
     n_jobs: int | None = None,
-    val_size: float = 0.1,
+    val_size: float = DEFAULTS["val_size"],
     groups=None,
     backend: str | None = None,
-    progress: bool = True,
+    progress: bool = DEFAULTS["progress"],
     estimate: bool = True,
 ) -> ComparisonResult:
     """Measure, for each split strategy, how well its validation score predicts test.

@@ -29,6 +29,9 @@ from .metrics import Metric, get_metric
 from .registry import get
 
 DEFAULT_STRATEGIES = ("tail", "random", "maxmin", "cluster", "target")
+# The comparison's defaults, written once: compare_strategies' and plan_comparison's signatures and
+# the comparison script's options all read them from here.
+DEFAULTS: dict[str, Any] = {"metric": "accuracy", "repeats": 3, "random_state": 0, "val_size": 0.1, "progress": True}
 
 
 def default_models(random_state: int = 0) -> dict[str, Any]:
@@ -191,9 +194,10 @@ def _check_arrays(X, y, X_test, y_test, groups):
 
 
 def plan_comparison(X, y, X_test, y_test=None, *, strategies: Iterable | Mapping | None = None,
-                    models: Iterable | Mapping | None = None, metric: str = "accuracy", repeats: int = 3,
-                    random_state: int = 0, n_jobs: int | None = None, val_size: float = 0.1, groups=None,
-                    backend: str | None = None, progress: bool = True) -> Plan:
+                    models: Iterable | Mapping | None = None, metric: str = DEFAULTS["metric"],
+                    repeats: int = DEFAULTS["repeats"], random_state: int = DEFAULTS["random_state"],
+                    n_jobs: int | None = None, val_size: float = DEFAULTS["val_size"], groups=None,
+                    backend: str | None = None, progress: bool = DEFAULTS["progress"]) -> Plan:
     """Stage 1: validate the inputs once and resolve strategies, models and the metric.
 
     Parameters are those of :func:`compare_strategies`.
