@@ -8,7 +8,8 @@ every scenario the 10,000 test images shifted (``A+B`` applies A then B). Each p
 ``splitters.compare_strategies`` (the ``random`` strategy, 5,000 validation rows, 3 repeats, the
 default zoo), so the product's code is what is measured. Per scenario and estimator: MAE and bias
 of the estimated test accuracy (points), interval coverage, Spearman between estimated and true
-test accuracy over the models, and the regret of shipping the model the estimate prefers. Writes
+test accuracy over the models, the regret of shipping the model the estimate prefers, and the mean
+width of the 95% intervals (points). Writes
 ``estimates.md``, ``estimates.json`` and ``estimated_vs_true.png`` to ``--out``.
 """
 
@@ -93,7 +94,8 @@ def run(args) -> pd.DataFrame:
 
 
 def score(table: pd.DataFrame) -> pd.DataFrame:
-    """Per scenario and estimator: MAE, bias (points), coverage, Spearman, regret (points)."""
+    """Per scenario and estimator: MAE, bias (points), coverage, interval width (points), Spearman,
+    regret (points)."""
     from splitters.estimation import summarise_estimates
 
     parts = []
@@ -101,8 +103,9 @@ def score(table: pd.DataFrame) -> pd.DataFrame:
         s = summarise_estimates(part).reset_index().assign(scenario=spec, seed=seed)
         parts.append(s)
     per_seed = pd.concat(parts)
-    out = per_seed.groupby(["scenario", "estimator"], sort=False)[["mae", "bias", "coverage", "spearman", "regret"]].mean()
-    out[["mae", "bias", "regret"]] *= 100
+    measures = ["mae", "bias", "coverage", "width", "spearman", "regret"]
+    out = per_seed.groupby(["scenario", "estimator"], sort=False)[measures].mean()
+    out[["mae", "bias", "width", "regret"]] *= 100
     return out
 
 
@@ -112,7 +115,9 @@ def markdown(scores: pd.DataFrame, scenarios: list[str], seconds: float, args) -
              f"estimated vs true test accuracy of every model. Default estimator: `{DEFAULT_ESTIMATOR}`. "
              f"Run time {seconds / 60:.1f} min.", ""]
     for metric, title, fmt in (("mae", "MAE (points)", "{:.1f}"), ("bias", "bias, estimate - test (points)", "{:+.1f}"),
-                               ("coverage", "interval coverage", "{:.2f}"), ("spearman", "Spearman (models)", "{:.2f}"),
+                               ("coverage", "interval coverage", "{:.2f}"),
+                               ("width", "mean interval width (points)", "{:.1f}"),
+                               ("spearman", "Spearman (models)", "{:.2f}"),
                                ("regret", "regret of the model picked (points)", "{:.2f}")):
         lines += [f"**{title}**", "", "| scenario | " + " | ".join(ESTIMATORS) + " |",
                   "|---|" + "---:|" * len(ESTIMATORS)]

@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .estimates import DEFAULT_ESTIMATOR, ESTIMATORS, GroupPredictions, density_ratio, estimate_accuracies
+from .estimates import (
+    DEFAULT_ESTIMATOR,
+    ESTIMATORS,
+    POOR_FIT_R2,
+    GroupPredictions,
+    density_ratio,
+    estimate_accuracies,
+)
 from .metrics import rank_agreement, selection_regret
 
 ESTIMATE_COLUMNS = ["strategy", "repeat", "model", "estimator", "val_score", "estimate", "lo", "hi"]
@@ -29,7 +36,7 @@ class Estimates:
     ``table``: one row per strategy, repeat, model and estimator (:data:`ESTIMATE_COLUMNS`;
     ``ess``, the effective sample size of the importance weights, on the ``importance_weighted``
     rows; ``test_score`` with test labels). ``summary``: with test labels, one row per strategy and
-    estimator (``mae``, ``bias``, ``coverage``, ``spearman``, ``regret``), else empty. ``lines``:
+    estimator (``mae``, ``bias``, ``coverage``, ``width``, ``spearman``, ``regret``), else empty. ``lines``:
     per strategy, the agreement line (slope, bias, r2, resid_sd, n_pairs). ``ess``: per
     (strategy, repeat), the effective sample size of the importance weights.
     """
@@ -129,7 +136,7 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
         truth = {(s, r, m): float(np.mean(p.test_pred == plan.y_test)) for (s, r, m), p in fits.predictions.items()}
         table["test_score"] = [truth[(s, r, m)] for s, r, m in zip(table.strategy, table.repeat, table.model)]
     for s, line in info["lines"].items():
-        if line is not None and line["r2"] < 0.5:
+        if line is not None and line["r2"] < POOR_FIT_R2:
             notes.append(f"{s}: the agreement line fits poorly (R^2 {line['r2']:.2f}); estimates are less reliable")
     if plan.metric.name != "accuracy":
         notes.append(f"the label-free estimates are of accuracy, not of {plan.metric.name}")
@@ -140,8 +147,8 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
 
 def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
     """How right each estimator was, per strategy: mean absolute error and bias (estimate - test),
-    interval coverage, Spearman between estimated and test scores over the models, and the
-    regret of shipping the model the estimate prefers (means over repeats).
+    interval coverage and mean interval width, Spearman between estimated and test scores over the
+    models, and the regret of shipping the model the estimate prefers (means over repeats).
 
     Parameters
     ----------
@@ -159,7 +166,7 @@ def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
     ...                   "val_score": 0.9, "estimate": [0.8, 0.6], "lo": [0.7, 0.5], "hi": [0.9, 0.65],
     ...                   "test_score": [0.7, 0.7]})
     >>> summarise_estimates(t).round(3).to_dict("records")
-    [{'mae': 0.1, 'bias': 0.0, 'coverage': 0.5, 'spearman': nan, 'regret': 0.0}]
+    [{'mae': 0.1, 'bias': 0.0, 'coverage': 0.5, 'width': 0.175, 'spearman': nan, 'regret': 0.0}]
     """
     records = []
     for (s, e), part in table.groupby(["strategy", "estimator"], sort=False):
@@ -175,6 +182,7 @@ def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
             rho, reg = np.nanmean(np.array(per_repeat, dtype=float), axis=0)
         records.append({"strategy": s, "estimator": e, "mae": float(err.abs().mean()), "bias": float(err.mean()),
                         "coverage": float(((part.lo <= part.test_score) & (part.test_score <= part.hi)).mean()),
+                        "width": float((part.hi - part.lo).mean()),
                         "spearman": float(rho), "regret": float(reg)})
     return pd.DataFrame(records).set_index(["strategy", "estimator"])
 

@@ -149,6 +149,75 @@ def test_aline_kappa_discounts_chance_agreement_on_a_collapsed_target():
     assert np.abs(ks - truth).mean() < np.abs(ss - truth).mean()
 
 
+def _noisy_line(rng, n=4000, slope=0.5, bias=-0.2, sd_x=0.15, sd_y=0.1):
+    """Points whose true probits lie on a line, observed with noise on both axes (known sds)."""
+    zx = rng.uniform(-0.5, 1.5, n)
+    x = ndtr(zx + rng.normal(0, sd_x, n))
+    y = ndtr(slope * zx + bias + rng.normal(0, sd_y, n))
+    return x, y
+
+
+def test_deming_line_recovers_the_slope_that_least_squares_attenuates():
+    # Noise on the validation axis biases the least-squares slope towards zero (by the factor
+    # var(z) / (var(z) + sd_x^2) = 0.33 / 0.35); Deming with the true variance ratio does not.
+    x, y = _noisy_line(np.random.default_rng(11))
+    ols = E.fit_agreement_line(x, y)
+    deming = E.fit_agreement_line(x, y, var_ratio=(0.1 / 0.15) ** 2)
+    assert ols.slope < 0.48
+    assert deming.slope == pytest.approx(0.5, abs=0.015) and deming.bias == pytest.approx(-0.2, abs=0.015)
+
+
+def test_deming_line_is_exact_on_exact_points_whatever_the_ratio():
+    v = np.array([0.55, 0.7, 0.8, 0.93])
+    t = ndtr(1.7 * ndtri(v) - 0.4)
+    for ratio in (0.01, 1.0, 100.0):
+        fit = E.fit_agreement_line(v, t, var_ratio=ratio)
+        assert fit.slope == pytest.approx(1.7) and fit.bias == pytest.approx(-0.4) and fit.r2 == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("ratio", [0.0, -1.0, np.nan, np.inf])
+def test_deming_line_rejects_a_bad_variance_ratio(ratio):
+    with pytest.raises(ValueError, match="var_ratio must be a positive number"):
+        E.fit_agreement_line([0.6, 0.7, 0.8], [0.5, 0.6, 0.7], var_ratio=ratio)
+
+
+def test_kappa_line_uses_deming_on_a_good_line_and_least_squares_on_a_poor_one():
+    rng = np.random.default_rng(12)
+    x, y = _noisy_line(rng, n=400)
+    var_v, var_t = np.full(400, 0.15**2), np.full(400, 0.1**2)
+    good = E._kappa_line(x, y, var_v, var_t)
+    assert good.slope == pytest.approx(E.fit_agreement_line(x, y, var_ratio=(0.1 / 0.15) ** 2).slope)
+    assert good.slope > E.fit_agreement_line(x, y).slope
+    # Unrelated pairs (R^2 about 0): Deming's slope would blow up; least squares stays near 0.
+    x2, y2 = ndtr(rng.normal(size=400)), ndtr(rng.normal(size=400))
+    poor = E._kappa_line(x2, y2, var_v, var_t)
+    ols = E.fit_agreement_line(x2, y2)
+    assert ols.r2 < E.POOR_FIT_R2 and poor.slope == pytest.approx(ols.slope) and abs(poor.slope) < 0.3
+    assert abs(E.fit_agreement_line(x2, y2, var_ratio=(0.1 / 0.15) ** 2).slope) > 3  # what the guard avoids
+
+
+def test_probit_kappa_variance_follows_the_binomial_and_the_row_count():
+    # kappa = 0.5 (probit 0): var(kappa) = a (1 - a) / (n (1 - e)^2), divided by phi(0)^2 = 1 / (2 pi).
+    a, e = 0.6, 0.2
+    expected = a * (1 - a) / 1000 / (1 - e) ** 2 * 2 * np.pi
+    assert E._probit_kappa_var(a, e, 1000) == pytest.approx(expected)
+    assert E._probit_kappa_var(a, e, 4000) == pytest.approx(expected / 4)
+
+
+def test_interval_misspecification_term_comes_from_the_agreement_family():
+    # Two models: the agreement family agrees (0.40, 0.41, 0.42) while validation, DoC, ATC and
+    # importance weighting sit far above (0.80); the term is the distance to the family's median
+    # (0.41), not to the median of all eight estimators (0.80).
+    point = {e: [np.array([0.8, 0.8])] for e in E.ESTIMATORS}
+    point["aline_s"], point["aline_d"], point["aline_kappa"] = ([np.array([v, v])] for v in (0.40, 0.41, 0.42))
+    np.testing.assert_allclose(E._plausible_median(point, 0), [0.41, 0.41])
+    lo, hi = E._interval(point["aline_kappa"][0], np.empty((0, 2)), E._plausible_median(point, 0), None)
+    np.testing.assert_allclose(hi - lo, 2 * E.Z95 * 0.01)
+    # No agreement line (ALine-S/D NaN, aline_kappa a copy of ATC): every estimator's median.
+    point["aline_s"] = point["aline_d"] = [np.array([np.nan, np.nan])]
+    np.testing.assert_allclose(E._plausible_median(point, 0), [0.8, 0.8])
+
+
 def test_density_ratio_follows_the_true_ratio():
     rng = np.random.default_rng(7)
     Xv, Xt = rng.normal(size=(2000, 2)), rng.normal(size=(2000, 2)) + [1.0, 0.0]
