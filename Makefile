@@ -39,6 +39,18 @@ demo: $(VENV)/.installed
 	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --out $(OUT)/no_shift
 	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --shift rotate:30 --out $(OUT)/rotate30
 
+# README's comparison tables: the two demo comparisons into docs/results, the machine they ran on,
+# and README's marked blocks rewritten from the JSON (tests/test_readme_results.py checks they agree).
+.PHONY: results results-spread
+results: $(VENV)/.installed
+	$(PY) scripts/update_results.py $(DATA_ARG)
+
+# How far the figures move under other BLAS kernels / thread counts (docs/results/spread.md); then
+# README quotes it (the render step of `make results`, without re-running the comparisons).
+results-spread: $(VENV)/.installed
+	$(PY) scripts/results_spread.py $(DATA_ARG)
+	$(PY) scripts/update_results.py --render-only
+
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
 
@@ -55,6 +67,17 @@ FUZZ_SECONDS ?= 300
 .PHONY: fuzz
 fuzz: $(VENV)/.installed
 	$(PY) scripts/fuzz_idx.py --seconds $(FUZZ_SECONDS)
+
+# Mutation testing with mutmut (5 to 40 minutes a module on 2 cores; not part of `make test`): make mutation
+# [MODULES="idx fetch"]. Scores and survivors: docs/mutation/.
+MODULES ?=
+.PHONY: mutation
+$(VENV)/.mutation-installed: $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[mutation]'
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	PY=$(PY) scripts/mutation.sh $(MODULES)
 
 bench: $(VENVB)/.installed
 	$(PYB) scripts/bench_prepare.py $(DATA_ARG)

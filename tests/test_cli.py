@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import datasets
 import pytest
 
 import mnist_hf
@@ -56,17 +57,43 @@ def test_every_builder_option_is_a_flag_with_its_default_and_description(command
     assert builder_options(build_parser().parse_args([command, "mnist", *extra])) == {}
 
 
-def test_options_given_reach_the_builder_as_typed_values():
+def test_options_given_reach_the_builder_as_typed_values(tmp_path, monkeypatch):
+    # Building the builder creates its cache folder: paths under tmp_path, and a working directory
+    # that must stay empty, so the test leaves nothing in the checkout.
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    data, cache = str(tmp_path / "d"), str(tmp_path / "c")
     args = build_parser().parse_args([
         "export", "mnist", "out", "--validation-size", "7", "--validation-strategy", "random", "--validation-seed", "3",
         "--stratify", "--image-format", "array", "--mirror", "http://a/", "--mirror", "http://b/",
-        "--system-dir", "/x", "--timeout", "5", "--data-dir", "d", "--cache-dir", "c"])
+        "--system-dir", "/x", "--timeout", "5", "--data-dir", data, "--cache-dir", cache])
     assert builder_options(args) == {
-        "data_dir": "d", "cache_dir": "c", "validation_size": 7, "validation_strategy": "random", "validation_seed": 3,
+        "data_dir": data, "cache_dir": cache, "validation_size": 7, "validation_strategy": "random", "validation_seed": 3,
         "stratify": True, "image_format": "array", "mirrors": ["http://a/", "http://b/"], "system_dirs": ["/x"],
         "timeout": 5.0}
     b = mnist_hf.builder("mnist", **builder_options(args))
     assert (b.config.validation_size, b.config.validation_seed, b.config.timeout) == (7, 3, 5.0)
+    assert list(cwd.iterdir()) == []
+
+
+def test_prepare_counts_classes_without_reading_labels_row_by_row(synthetic_dir, tmp_path, capsys, monkeypatch):
+    # On datasets 4/5 ds["label"] is a lazy Column: iterating it decodes one row at a time.
+    column = getattr(datasets.arrow_dataset, "Column", None)
+    if column is not None:
+        def per_row(self):
+            raise AssertionError("the label column was read row by row")
+
+        monkeypatch.setattr(column, "__iter__", per_row)
+    data_dir, labels = synthetic_dir
+    code = main(["prepare", "mnist", "--data-dir", str(data_dir), "--cache-dir", str(tmp_path / "c"),
+                 "--validation-size", "30", "--validation-strategy", "head", "--image-format", "array"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    train = labels["train-labels-idx1-ubyte"]
+    for split, part in [("train", train[30:]), ("validation", train[:30]), ("test", labels["t10k-labels-idx1-ubyte"])]:
+        counts = ", ".join(f"{k}={int((part == k).sum())}" for k in range(10))
+        assert f"{split:<10} {len(part):>7,} rows  [{counts}]" in out, out
 
 
 def test_bad_option_value_is_exit_2_with_the_builders_message(synthetic_dir, tmp_path, capsys):
