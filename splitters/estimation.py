@@ -81,11 +81,11 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
 
     Parameters
     ----------
-    plan : splitters.compare.Plan
+    plan : splitters.plan.Plan
         The comparison's inputs (pool, target rows, models, classes, seeds).
-    splits : splitters.compare.Splits
+    splits : splitters.splits.Splits
         The validation parts.
-    fits : splitters.compare.Fits
+    fits : splitters.fits.Fits
         The fits, with their predictions kept (``fit_models(..., keep_predictions=True)``).
     n_boot : int, default=50
         Bootstrap replicates per strategy for the intervals.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
 from splitters import RandomSplit, TailSplit, compare_strategies
 from splitters.base import ValidationSplitter
-from splitters.metrics import distribution_shift, gap_stats, rank_agreement, selection_regret
+from splitters.metrics import distribution_shift, gap_stats, get_metric, rank_agreement, selection_regret
 
 FAST = ["logreg", "lda", "naive_bayes", "knn", "tree"]
 
@@ -415,3 +416,25 @@ def test_log_loss_regret_is_oriented_lower_is_better():
     assert r.summary.loc["random", "regret"] == pytest.approx(np.log(0.85 / 0.6))
     assert r.summary.loc["random", "regret_std"] == pytest.approx(0.0)
     assert r.summary.loc["random", "spearman"] == pytest.approx(-0.5)  # ranks (1, 2, 3) vs (3, 1, 2)
+
+
+def test_metric_edges_by_hand():
+    # found by mutation testing (docs/mutation): the paths test_metrics_by_hand does not reach
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # constant scores: nan without scipy's ConstantInputWarning
+        for val, test in (([1.0, 1.0, 1.0], [1.0, 2.0, 3.0]), ([1.0, 2.0, 3.0], [5.0, 5.0, 5.0]), ([1.0], [2.0])):
+            assert all(np.isnan(rank_agreement(np.array(val), np.array(test))))
+    assert rank_agreement(np.array([1.0, 2.0]), np.array([3.0, 4.0])) == pytest.approx((1.0, 1.0))  # two models suffice
+    # validation picks model 1 (0.9), whose test score 0.6 is 0.1 below the best (0.7); lists are accepted
+    assert selection_regret([0.7, 0.9, 0.8], [0.65, 0.6, 0.7]) == pytest.approx(0.1)
+    assert selection_regret([0.3, 0.1, 0.2], [0.35, 0.4, 0.3], greater_is_better=False) == pytest.approx(0.1)
+    # results are rounded to 12 decimals, so float noise never shows in tables
+    assert gap_stats(np.array([0.3 + 4e-13]), np.array([0.0])) == (0.3, 0.3)
+    assert selection_regret(np.array([1.0, 0.0]), np.array([0.0, 0.3 + 4e-13])) == 0.3
+    assert distribution_shift(np.array([1.0, 1.0]), np.array([0.0, 0.0])) == 1.0  # median 0: not divided
+
+
+def test_log_loss_metric_knows_classes_missing_from_y():
+    proba = np.array([[0.8, 0.1, 0.1], [0.1, 0.8, 0.1]])
+    loss = get_metric("log_loss").fn(np.array([0, 1]), proba, np.array([0, 1, 2]))
+    assert loss == pytest.approx(-np.log(0.8))

@@ -290,3 +290,91 @@ def test_iter_idx_rejects_empty_blocks(tmp_path):
 
     with pytest.raises(ValueError, match="rows_per_block must be at least 1, got 0"):
         next(iter_idx(_write(tmp_path, "x", GOOD), 0))
+
+
+# --- pinned by mutation testing (docs/mutation): exact messages, xz streams, reproducible bytes ---
+
+def _xz_idx(tmp_path, tail=b"", n=20, name="a.xz"):
+    import lzma
+
+    array = np.random.default_rng(n).integers(0, 256, n, dtype=np.uint8)
+    data = lzma.compress(to_idx_bytes(array), format=lzma.FORMAT_XZ)
+    (tmp_path / name).write_bytes(data + tail)
+    return tmp_path / name, array, len(data)
+
+
+def test_to_idx_bytes_refuses_a_0d_array_with_its_message():
+    with pytest.raises(ValueError) as err:
+        to_idx_bytes(np.array(5, dtype=np.uint8))
+    assert str(err.value) == "IDX needs 1 to 255 dimensions, got 0"
+
+
+def test_write_idx_gzip_has_no_timestamp_and_xz_wins_for_an_xz_name(tmp_path):
+    array = np.arange(6, dtype=np.uint8)
+    write_idx(tmp_path / "a.gz", array)
+    header = (tmp_path / "a.gz").read_bytes()[:10]
+    assert header[:2] == b"\x1f\x8b" and header[4:8] == b"\0\0\0\0"  # mtime 0: the same bytes on every run
+    write_idx(tmp_path / "b.xz", array, compress=True)
+    assert (tmp_path / "b.xz").read_bytes().startswith(b"\xfd7zXZ\x00")
+    np.testing.assert_array_equal(read_idx(tmp_path / "b.xz"), array)
+
+
+def test_truncated_gzip_and_cut_off_second_member_messages(tmp_path):
+    gz = gzip.compress(to_idx_bytes(np.arange(50, dtype=np.uint8)), mtime=0)
+    (tmp_path / "cut.gz").write_bytes(gz[:-12])
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(tmp_path / "cut.gz")
+    assert err.value.problem == "truncated gzip stream: the file ends before the compressed data does"
+    (tmp_path / "stray.gz").write_bytes(gz + b"\x1f\x8b\x08")
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(tmp_path / "stray.gz")
+    assert err.value.problem == (f"trailing garbage: 3 bytes after the end of the gzip data (at byte {len(gz):,}) "
+                                 "start like another gzip member but are cut off")
+
+
+def test_xz_concatenated_streams_padding_and_garbage(tmp_path):
+    import lzma
+
+    array = np.arange(40, dtype=np.uint8)
+    raw = to_idx_bytes(array)
+    two = lzma.compress(raw[:21], format=lzma.FORMAT_XZ) + lzma.compress(raw[21:], format=lzma.FORMAT_XZ)
+    (tmp_path / "two.xz").write_bytes(two)
+    np.testing.assert_array_equal(read_idx(tmp_path / "two.xz"), array)  # like xz -d: one content
+    path, _, size = _xz_idx(tmp_path, b"XXXX")
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(path)
+    assert err.value.problem == f"trailing garbage: 4 bytes after the end of the xz data (at byte {size:,})"
+    path, _, size = _xz_idx(tmp_path, b"\0" * (1 << 18) + b"junk")  # garbage after more than a read of padding
+    with pytest.raises(IDXFormatError, match="trailing garbage"):
+        read_idx(path)
+    path, _, size = _xz_idx(tmp_path)
+    path.write_bytes(path.read_bytes()[:-8])
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(path)
+    assert err.value.problem == "truncated xz stream: the file ends before the compressed data does"
+
+
+def test_xz_file_longer_than_one_read(tmp_path):
+    path, array, size = _xz_idx(tmp_path, b"junk", n=300_000)  # random bytes: the xz data is > 256 KiB
+    assert size > 1 << 18
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(path)
+    assert err.value.problem == f"trailing garbage: 4 bytes after the end of the xz data (at byte {size:,})"
+    path.write_bytes(path.read_bytes()[:-4])
+    np.testing.assert_array_equal(read_idx(path), array)
+
+
+def test_xz_second_stream_starting_just_before_a_read_boundary(tmp_path):
+    import lzma
+
+    array = np.random.default_rng(0).integers(0, 256, 300_000, dtype=np.uint8)
+    raw = to_idx_bytes(array)
+    # random bytes are stored, not compressed, so the first stream's length follows the split point:
+    # find the split where that stream ends 4 bytes before the first 256 KiB read does
+    first = {len(s): s for s in (lzma.compress(raw[:k], format=lzma.FORMAT_XZ, preset=0)
+                                 for k in range(262_040, 262_090))}
+    assert (1 << 18) - 4 in first
+    stream1 = first[(1 << 18) - 4]
+    split = len(lzma.decompress(stream1))
+    (tmp_path / "a.xz").write_bytes(stream1 + lzma.compress(raw[split:], format=lzma.FORMAT_XZ, preset=0))
+    np.testing.assert_array_equal(read_idx(tmp_path / "a.xz"), array)

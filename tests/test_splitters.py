@@ -24,7 +24,7 @@ from splitters import (
     TailSplit,
     TargetMatchedSplit,
 )
-from splitters.distances import farthest_points, farthest_points_reference, nearest_distances
+from splitters.distances import farthest_points, farthest_points_reference, nearest_distances, prepare
 
 
 def _target(n_features=3, seed=0):
@@ -383,3 +383,88 @@ def test_split_dataset_reads_columns_in_one_batch(monkeypatch):
     np.testing.assert_array_equal(val["writer"], val["x"][:, 0] // 4)  # x and writer from the same rows
     with pytest.raises(ValueError, match="no column 'nope'"):
         splitters.split_dataset(picked, TailSplit(val_size=2), "nope")
+
+
+# --- distances.py, pinned by mutation testing (docs/mutation) ------------------------------------
+
+def test_prepare_cosine_unit_rows_euclidean_untouched():
+    X = np.array([[3.0, 4.0], [0.0, 2.0]])
+    np.testing.assert_allclose(prepare(X, "cosine"), [[0.6, 0.8], [0.0, 1.0]], rtol=1e-6)
+    euclidean = prepare(X, "euclidean")
+    assert euclidean.dtype == np.float32
+    np.testing.assert_array_equal(euclidean, X.astype(np.float32))
+    with pytest.raises(ValueError) as err:
+        prepare(np.array([[2.0, 0.0], [0.0, 0.0]]), "cosine")
+    assert str(err.value) == "cosine distance is undefined for all-zero rows"
+
+
+@pytest.mark.parametrize("top", [2.0**-32, 2.0**32])
+def test_prepare_keeps_values_at_the_edges_of_the_safe_range(top):
+    X = np.array([[top, top / 2]])
+    np.testing.assert_array_equal(prepare(X, "euclidean"), X.astype(np.float32))
+
+
+def test_prepare_extreme_values_and_empty_input():
+    Z = prepare(np.array([[3e300], [1e300]]), "euclidean")
+    assert Z.dtype == np.float32 and np.isfinite(Z).all()
+    assert Z[0, 0] / Z[1, 0] == pytest.approx(3.0)
+    assert prepare(np.empty((0, 3)), "euclidean").shape == (0, 3)
+    assert nearest_distances(np.empty((0, 2)), np.ones((3, 2))).shape == (0,)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+@pytest.mark.parametrize("scale", [1.0, 2.0**40])
+def test_prepare_never_writes_to_the_callers_float32_array(metric, scale):
+    X = (np.arange(1.0, 7.0).reshape(3, 2) * scale).astype(np.float32)
+    before = X.copy()
+    prepare(X, metric)
+    np.testing.assert_array_equal(X, before)
+
+
+@pytest.mark.parametrize("scale", [1.0, 2.0**100, 2.0**-100])
+def test_nearest_distances_by_hand_at_any_scale(scale):
+    A = np.array([[0.0, 0.0], [5.0, 0.0]]) * scale
+    B = np.array([[3.0, 4.0], [5.5, 0.0]]) * scale
+    d = nearest_distances(A, B)
+    assert d.dtype == np.float32
+    np.testing.assert_allclose(d / scale, [5.0, 0.5], rtol=1e-6)
+
+
+def test_nearest_distances_scale_comes_from_both_sides():
+    big = np.array([[3e30, 4e30]])
+    np.testing.assert_allclose(nearest_distances(big, np.zeros((1, 2))), [5e30], rtol=1e-6)
+    np.testing.assert_allclose(nearest_distances(np.zeros((1, 2)), big), [5e30], rtol=1e-6)
+
+
+def test_nearest_distances_compute_in_float32():
+    # float32 like farthest_points, so both see the same distances (and chunks stay 4 bytes a value)
+    near_one = np.array([[1.0 + 2.0**-25]])  # 1.0 in float32, 3e-8 away from it in float64
+    assert nearest_distances(near_one, np.array([[1.0]])).tolist() == [0.0]
+    assert nearest_distances(np.array([[1.0]]), near_one).tolist() == [0.0]
+
+
+def test_small_chunks_give_the_same_distances_and_picks(monkeypatch):
+    import splitters.distances as distances
+
+    X = np.random.default_rng(3).normal(size=(300, 4)).astype(np.float32)
+    B = X[:40] + 0.5
+    whole = nearest_distances(X, B), farthest_points(X, 60, 0)
+    monkeypatch.setattr(distances, "_CHUNK_BYTES", 200)  # 1 row per chunk against 40, 50 against 1
+    np.testing.assert_allclose(nearest_distances(X, B), whole[0], rtol=1e-5)  # BLAS rounds a row alone differently
+    np.testing.assert_array_equal(farthest_points(X, 60, 0), whole[1])
+
+
+def test_farthest_points_asked_for_every_row_picks_each_once_despite_duplicates():
+    X = np.repeat(np.random.default_rng(4).normal(size=(5, 3)) * 1000, 60, axis=0)
+    picks = farthest_points(X, len(X), 0)
+    np.testing.assert_array_equal(np.sort(picks), np.arange(len(X)))
+    assert sorted(set(X[picks[:5], 0].tolist())) == sorted(set(X[:, 0].tolist()))  # the 5 distinct points first
+
+
+@pytest.mark.parametrize("seed", [7, 16, 19])  # shapes where a shortlist cut one row off picks differently
+def test_farthest_points_matches_naive_on_random_shapes(seed):
+    rng = np.random.default_rng(seed)
+    n, d = int(rng.integers(260, 600)), int(rng.integers(1, 6))
+    n_pick = int(rng.integers(20, n))
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    np.testing.assert_array_equal(farthest_points(X, n_pick, 0), farthest_points_reference(X, n_pick, 0))
