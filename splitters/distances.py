@@ -65,7 +65,9 @@ def nearest_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     """
     scale = _power_of_two_scale(np.asarray(A), np.asarray(B))
     if scale != 1.0:
-        return nearest_distances(_scaled_float32(A, scale), _scaled_float32(B, scale)) / np.float32(scale)
+        d = nearest_distances(_scaled_float32(A, scale), _scaled_float32(B, scale)).astype(np.float64) / scale
+        # float32 as everywhere else, unless the distances themselves exceed its range (then inf).
+        return d.astype(np.float32) if d.max(initial=0.0) < np.finfo(np.float32).max else d
     A = np.asarray(A, dtype=np.float32)
     B = np.asarray(B, dtype=np.float32)
     bb = np.einsum("ij,ij->i", B, B)

@@ -468,3 +468,14 @@ def test_farthest_points_matches_naive_on_random_shapes(seed):
     n_pick = int(rng.integers(20, n))
     X = rng.normal(size=(n, d)).astype(np.float32)
     np.testing.assert_array_equal(farthest_points(X, n_pick, 0), farthest_points_reference(X, n_pick, 0))
+
+
+def test_nearest_distances_beyond_float32_range_stay_finite():
+    # Distances above float32's limit (~3.4e38) come back finite, in float64.
+    from splitters.distances import nearest_distances
+
+    A = np.array([[0.0, 0.0], [1e300, 0.0]])
+    B = np.array([[3e300, 0.0]])
+    d = nearest_distances(A, B)
+    assert np.all(np.isfinite(d))
+    np.testing.assert_allclose(d, [3e300, 2e300], rtol=1e-6)
