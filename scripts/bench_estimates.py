@@ -133,29 +133,8 @@ def markdown(scores: pd.DataFrame, scenarios: list[str], seconds: float, args) -
 
 
 def plot(table: pd.DataFrame, path: str) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 4, figsize=(14, 7), sharex=True, sharey=True)
-    specs = list(dict.fromkeys(table.scenario))
-    colors = {s: plt.cm.tab10(i % 10) for i, s in enumerate(specs)}
-    for ax, e in zip(axes.flat, ESTIMATORS):
-        part = table[table.estimator == e]
-        for s in specs:
-            q = part[part.scenario == s]
-            ax.scatter(q.test_score, q.estimate, s=8, color=colors[s], label=s, alpha=0.7)
-        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
-        ax.set_title(e + (" (default)" if e == DEFAULT_ESTIMATOR else ""), fontsize=10)
-    for ax in axes[1]:
-        ax.set_xlabel("true test accuracy")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("estimated test accuracy")
-    axes.flat[0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    table = table[table.estimator.isin(ESTIMATORS)]
+    splitters.report.plot_estimated_vs_true(table, "scenario", DEFAULT_ESTIMATOR, path)
 
 
 def main(argv=None) -> int:

@@ -268,36 +268,60 @@ def plot_estimates(result, path: str) -> str | None:
     if est is None or est.empty:
         return None
     if "test_score" in est:
-        names = list(dict.fromkeys(est.estimator))
-        cols = 4
-        rows = -(-len(names) // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), sharex=True, sharey=True, squeeze=False)
-        strategies = list(dict.fromkeys(est.strategy))
-        colors = _colors(strategies)
-        for ax, e in zip(axes.flat, names):
-            part = est[est.estimator == e]
-            for s in strategies:
-                q = part[part.strategy == s]
-                ax.scatter(q.test_score, q.estimate, s=10, color=colors[s], label=s, alpha=0.8)
-            ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
-            ax.set_title(e + (" (default)" if e == result.default_estimator else ""), fontsize=9)
-        for ax in axes.flat[len(names):]:
-            ax.axis("off")
-        for ax in axes[-1]:
-            ax.set_xlabel("true test accuracy", fontsize=8)
-        for ax in axes[:, 0]:
-            ax.set_ylabel("estimated", fontsize=8)
-        axes.flat[0].legend(fontsize=7)
-    else:
-        from .estimation import model_estimates
+        return plot_estimated_vs_true(est, "strategy", result.default_estimator, path)
+    from .estimation import model_estimates
 
-        per_model = model_estimates(est, result.ship["strategy"], result.default_estimator)
-        fig, ax = plt.subplots(figsize=(7, 3.5))
-        x = np.arange(len(per_model))
-        ax.errorbar(x, per_model.estimate, yerr=[per_model.estimate - per_model.lo, per_model.hi - per_model.estimate],
-                    fmt="o", capsize=4, label=f"estimated target ({result.default_estimator})")
-        ax.scatter(x, per_model.val_score, marker="x", color="black", label="validation")
-        ax.set_xticks(x, per_model.index, rotation=30, fontsize=8)
-        ax.set_ylabel("accuracy")
-        ax.legend(fontsize=8)
+    per_model = model_estimates(est, result.ship["strategy"], result.default_estimator)
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    x = np.arange(len(per_model))
+    ax.errorbar(x, per_model.estimate, yerr=[per_model.estimate - per_model.lo, per_model.hi - per_model.estimate],
+                fmt="o", capsize=4, label=f"estimated target ({result.default_estimator})")
+    ax.scatter(x, per_model.val_score, marker="x", color="black", label="validation")
+    ax.set_xticks(x, per_model.index, rotation=30, fontsize=8)
+    ax.set_ylabel("accuracy")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_estimated_vs_true(estimates, by: str, default_estimator: str, path: str) -> str:
+    """PNG: one panel per estimator, its estimates against the true test accuracy, coloured by ``by``.
+
+    Parameters
+    ----------
+    estimates : pandas.DataFrame
+        Rows with ``estimator``, ``estimate``, ``test_score`` and the ``by`` column.
+    by : str
+        The column that colours the points (``"strategy"``; ``"scenario"`` in the benchmark).
+    default_estimator : str
+        Marked "(default)" in its panel's title.
+    path : str
+        Where to write the PNG.
+
+    Returns
+    -------
+    str
+        ``path``.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(estimates.estimator))
+    cols = 4
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.2 * rows), sharex=True, sharey=True, squeeze=False)
+    groups = list(dict.fromkeys(estimates[by]))
+    colors = _colors(groups)
+    for ax, e in zip(axes.flat, names):
+        part = estimates[estimates.estimator == e]
+        for g in groups:
+            q = part[part[by] == g]
+            ax.scatter(q.test_score, q.estimate, s=10, color=colors[g], label=g, alpha=0.8)
+        ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--")
+        ax.set_title(e + (" (default)" if e == default_estimator else ""), fontsize=9)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for ax in axes[-1]:
+        ax.set_xlabel("true test accuracy", fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("estimated", fontsize=8)
+    axes.flat[0].legend(fontsize=7)
     return _save(fig, path)
