@@ -35,9 +35,9 @@ $(VENVB)/.installed: pyproject.toml
 	$(PYB) -m pip install -q -e '.[dev]' 'datasets>=5,<6' 'torch==2.14.1' 'torchvision==0.29.1'
 	touch $@
 
+# The demo comparisons are listed once, in scripts/update_results.py (DEMOS), which `make results` runs too.
 demo: $(VENV)/.installed
-	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --out $(OUT)/no_shift
-	$(PY) scripts/compare_splits.py --dataset fashion_mnist $(DATA_ARG) --shift rotate:30 --out $(OUT)/rotate30
+	$(PY) scripts/update_results.py --demo-only $(DATA_ARG) --out $(OUT)
 
 # README's comparison tables: the two demo comparisons into docs/results, the machine they ran on,
 # and README's marked blocks rewritten from the JSON (tests/test_readme_results.py checks they agree).

@@ -122,6 +122,34 @@ def _by_metadata(ds, args) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarr
     return images[pool], labels[pool], images[test], labels[test], groups
 
 
+def _shift_label(args) -> str:
+    """How the test rows differ from the pool, in words, for the summary line."""
+    if args.pool_where or args.test_where:
+        chosen = "; ".join(f"{side} {w[0]} in {sorted(w[1])}" for side, w in
+                           (("pool", args.pool_where), ("test", args.test_where)) if w)
+        return chosen + (f"; {args.shift}" if args.shift else "")
+    return args.shift or ("own test files" if args.test_images else "unlabeled target" if args.target_images
+                          else "none")
+
+
+def _print_summary(args, result, n_pool: int, n_test: int, paths: dict, stages: dict) -> None:
+    """The comparison's table, recommendation, model to ship and time per stage, on stdout."""
+    print(f"\n{args.dataset}: pool {n_pool:,}, test {n_test:,} (shift: {_shift_label(args)}), "
+          f"{len(args.strategies)} strategies x {args.repeats} repeats x "
+          f"{len(args.models or default_models())} models\n")
+    print(result.to_markdown())
+    print(f"recommended: {result.recommended}")
+    if result.ship:
+        s = result.ship
+        test = f", true test {100 * s['test_score']:.1f}%" if "test_score" in s else ""
+        print(f"ship: {s['model']}: validation {100 * s['val_score']:.1f}%, estimated test {100 * s['estimate']:.1f}% "
+              f"[{100 * s['lo']:.1f}, {100 * s['hi']:.1f}] ({s['estimator']}, from {s['strategy']}){test}")
+    print("written: " + ", ".join(paths.values()))
+    estimates = f"; estimates {result.timings['estimates']:.1f} s" if "estimates" in result.timings else ""
+    print("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
+          + f" (total {sum(stages.values()):.1f} s; fits {result.timings['fits']:.1f} s{estimates})")
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     stages: dict[str, float] = {}
@@ -168,26 +196,7 @@ def main(argv=None) -> int:
     paths = result.write(args.out)
     stages["report"] = time.perf_counter() - t
 
-    shift = args.shift or ("own test files" if args.test_images else "unlabeled target" if args.target_images
-                           else "none")
-    if args.pool_where or args.test_where:
-        chosen = "; ".join(f"{side} {w[0]} in {sorted(w[1])}" for side, w in
-                           (("pool", args.pool_where), ("test", args.test_where)) if w)
-        shift = chosen + (f"; {args.shift}" if args.shift else "")
-    print(f"\n{args.dataset}: pool {len(X):,}, test {len(X_test):,} (shift: {shift}), "
-          f"{len(args.strategies)} strategies x {args.repeats} repeats x "
-          f"{len(args.models or default_models())} models\n")
-    print(result.to_markdown())
-    print(f"recommended: {result.recommended}")
-    if result.ship:
-        s = result.ship
-        test = f", true test {100 * s['test_score']:.1f}%" if "test_score" in s else ""
-        print(f"ship: {s['model']}: validation {100 * s['val_score']:.1f}%, estimated test {100 * s['estimate']:.1f}% "
-              f"[{100 * s['lo']:.1f}, {100 * s['hi']:.1f}] ({s['estimator']}, from {s['strategy']}){test}")
-    print("written: " + ", ".join(paths.values()))
-    estimates = f"; estimates {result.timings['estimates']:.1f} s" if "estimates" in result.timings else ""
-    print("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
-          + f" (total {sum(stages.values()):.1f} s; fits {result.timings['fits']:.1f} s{estimates})")
+    _print_summary(args, result, len(X), len(X_test), paths, stages)
     return 0
 
 

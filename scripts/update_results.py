@@ -2,13 +2,14 @@
 docs/results, record the machine, and rewrite README's marked tables from the JSON.
 
     python scripts/update_results.py [--data-dir D] [--out docs/results] [--readme README.md]
-        [--render-only]
+        [--render-only | --demo-only]
 
 README's figures sit between markers, ``<!-- results:NAME -->`` ... ``<!-- /results -->``; every
 block is rendered from docs/results (``results.json`` of each comparison, ``machine.json``,
 ``spread.json``) with the report's own Markdown functions, so README and docs/results cannot
 disagree (tests/test_readme_results.py checks it). ``--render-only`` rewrites README from the
-files already there, without running anything. The cross-machine spread quoted next to the
+files already there, without running anything; ``--demo-only`` (``make demo``) runs the comparisons
+into ``--out`` and stops there. The cross-machine spread quoted next to the
 tables is measured separately by scripts/results_spread.py (``make results-spread``).
 """
 
@@ -313,6 +314,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(REPO / "docs" / "results"))
     p.add_argument("--readme", default=str(REPO / "README.md"))
     p.add_argument("--render-only", action="store_true", help="only rewrite README from the files in --out")
+    p.add_argument("--demo-only", action="store_true",
+                   help="only run the demo comparisons into --out (`make demo`); README and machine.json untouched")
     args = p.parse_args(argv)
     out, readme = Path(args.out), Path(args.readme)
     t = time.perf_counter()
@@ -321,6 +324,8 @@ def main(argv=None) -> int:
         for name in DEMOS:
             print(f"== {name}", flush=True)
             runs[name] = run_compare(compare_args(name, out / name, args.data_dir))
+        if args.demo_only:
+            return 0
         machine = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    **machine_info(), "runs": runs}
         (out / "machine.json").write_text(json.dumps(machine, indent=2) + "\n", encoding="utf-8")
