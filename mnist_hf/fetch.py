@@ -181,7 +181,10 @@ def _discard(path: str) -> None:
 
 
 def _describe(exc: BaseException, url: str) -> str:
-    """A one-line reason, from the root of the chain (fsspec wraps HTTP errors in FileNotFoundError)."""
+    """A one-line reason, from the root of the chain (fsspec wraps HTTP errors in FileNotFoundError).
+
+    At most 10 links of the chain are read (a chain may loop through ``__context__``).
+    """
     chain = []
     while exc is not None and len(chain) < 10:
         chain.append(exc)
@@ -199,7 +202,8 @@ def _describe(exc: BaseException, url: str) -> str:
     if isinstance(root, FileNotFoundError):
         return "not found (HTTP 404)" if _is_remote(url) else "no such local file"
     text = str(root).strip().splitlines()[0] if str(root).strip() else ""
-    return f"{type(root).__name__}: {text[:160]}"
+    # An error without a message (e.g. a bare ConnectionResetError) is named alone, not "Name: ".
+    return f"{type(root).__name__}: {text[:160]}" if text else type(root).__name__
 
 
 def _check_download(path: str, spec: FileSpec) -> Verification:

@@ -6,20 +6,26 @@ real files in ../shared/data run where present (skipped with the reason otherwis
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import hashlib
+import itertools
 import logging
+import lzma
+import os
 import zlib
 
+import aiohttp
 import datasets
 import numpy as np
 import pytest
 from helpers import FileServer, cache_is_clean, cache_leftovers, gz_files, make_idx_dir, verified_spec
 
 import mnist_hf
-from mnist_hf import ChecksumError, MirrorError, read_provenance
+from mnist_hf import ChecksumError, MirrorError, fetch, read_provenance
 from mnist_hf.arrays import label_array
-from mnist_hf.sources import SPECS
+from mnist_hf.idx import to_idx_bytes
+from mnist_hf.sources import SPECS, FileSpec
 
 TRAIN_IMAGES = "train-images-idx3-ubyte.gz"
 TRAIN_LABELS = "train-labels-idx1-ubyte.gz"
@@ -222,3 +228,414 @@ def test_download_ignores_the_callers_offline_settings(tmp_path, monkeypatch, re
     server.mirrors["good"] = "ok"
     ds = _load(server, ["good"], tmp_path)
     assert ds["train"].num_rows == 300 and _hits(server, "good") >= 4
+
+
+# --- Unit tests of mnist_hf/fetch.py: fast, one small file each ----------------------------------
+
+def _idx_content(seed: int = 0) -> bytes:
+    return to_idx_bytes(np.random.default_rng(seed).integers(0, 256, (5, 28, 28), dtype=np.uint8))
+
+
+def _xz(data: bytes, **kw) -> bytes:
+    return lzma.compress(data, format=lzma.FORMAT_XZ, **kw)
+
+
+@pytest.mark.parametrize("decompress", [False, "", True, "gzip", "xz"])
+def test_file_digest_of_the_file_or_of_its_content(tmp_path, decompress):
+    content = _idx_content()
+    stored = {False: content, "": content, True: gzip.compress(content), "gzip": gzip.compress(content),
+              "xz": _xz(content)}[decompress]
+    path = tmp_path / "f"
+    path.write_bytes(stored)
+    assert fetch.file_digest(str(path), "sha256", decompress=decompress) == hashlib.sha256(content).hexdigest()
+    assert fetch.file_digest(str(path), "md5") == hashlib.md5(stored).hexdigest()
+
+
+def test_file_digest_reads_files_larger_than_one_chunk(tmp_path):
+    content = np.random.default_rng(3).bytes(5 * 2**20 + 7)
+    (tmp_path / "big.gz").write_bytes(gzip.compress(content, compresslevel=1))
+    assert fetch.file_digest(str(tmp_path / "big.gz"), "sha256", decompress=True) == hashlib.sha256(content).hexdigest()
+
+
+# The same IDX content stored as published (gzip), recompressed, in xz and raw.
+def _stored_forms(content: bytes) -> dict[str, bytes]:
+    return {
+        "published": gzip.compress(content, compresslevel=9, mtime=0),
+        "gzip": gzip.compress(content, compresslevel=1, mtime=12345),
+        "xz": _xz(content, check=lzma.CHECK_CRC32),
+        "xz-other": _xz(content, preset=0),
+        "raw": content,
+    }
+
+
+def _spec(content: bytes, *, with_sha: bool = True) -> FileSpec:
+    published = _stored_forms(content)["published"]
+    return FileSpec("test_images", "t10k-images-idx3-ubyte.gz", len(published), hashlib.md5(published).hexdigest(),
+                    hashlib.sha256(content).hexdigest() if with_sha else None)
+
+
+def test_verify_file_accepts_the_published_archive_by_md5(tmp_path):
+    content = _idx_content()
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    path.write_bytes(_stored_forms(content)["published"])
+    spec = _spec(content)
+    v = fetch.verify_file(str(path), spec)
+    assert (v.status, v.ok) == ("md5", True)
+    assert v.detail == f"archive md5 {spec.md5} matches the published one"
+
+
+@pytest.mark.parametrize("form", ["gzip", "xz", "xz-other", "raw"])
+def test_verify_file_accepts_a_copy_of_the_content_by_sha256(tmp_path, form):
+    content = _idx_content()
+    data = _stored_forms(content)[form]
+    path = tmp_path / "copy"
+    path.write_bytes(data)
+    v = fetch.verify_file(str(path), _spec(content))
+    assert (v.status, v.ok) == ("content-sha256", True)
+    sha = hashlib.sha256(content).hexdigest()
+    assert v.detail == (f"archive md5 differs ({hashlib.md5(data).hexdigest()}), but the decompressed content's "
+                        f"sha256 {sha[:16]}... matches the recorded one (a recompressed copy)")
+
+
+@pytest.mark.parametrize("form", ["gzip", "xz", "raw"])
+def test_verify_file_without_a_recorded_content_hash_needs_the_md5(tmp_path, form):
+    content = _idx_content()
+    data = _stored_forms(content)[form]
+    path = tmp_path / "copy"
+    path.write_bytes(data)
+    spec = _spec(content, with_sha=False)
+    v = fetch.verify_file(str(path), spec)
+    assert (v.status, v.ok) == ("unverified", False)
+    sha = hashlib.sha256(content).hexdigest()
+    assert v.detail == (f"md5 {hashlib.md5(data).hexdigest()} / content sha256 {sha[:16]}... match neither the "
+                        f"published md5 {spec.md5}")
+
+
+@pytest.mark.parametrize("form", ["published", "xz", "raw"])
+def test_verify_file_rejects_other_content(tmp_path, form):
+    content, other = _idx_content(), _idx_content(seed=1)
+    data = _stored_forms(other)[form]
+    path = tmp_path / "other"
+    path.write_bytes(data)
+    spec = _spec(content)
+    v = fetch.verify_file(str(path), spec)
+    assert (v.status, v.ok) == ("unverified", False)
+    other_sha = hashlib.sha256(other).hexdigest()
+    assert v.detail == (f"md5 {hashlib.md5(data).hexdigest()} / content sha256 {other_sha[:16]}... match neither "
+                        f"the published md5 {spec.md5} or content sha256 {spec.content_sha256[:16]}...")
+
+
+@pytest.mark.parametrize("form, kind", [("gzip", "gzip"), ("xz", "xz")])
+def test_verify_file_says_which_compressed_data_is_corrupt(tmp_path, form, kind):
+    content = _idx_content()
+    data = _stored_forms(content)[form]
+    path = tmp_path / "truncated"
+    path.write_bytes(data[: len(data) // 2])
+    spec = _spec(content)
+    v = fetch.verify_file(str(path), spec)
+    assert (v.status, v.ok) == ("unverified", False)
+    md5 = hashlib.md5(data[: len(data) // 2]).hexdigest()
+    prefix = f"md5 {md5} is not the published {spec.md5}, and the {kind} data is corrupt ("
+    assert v.detail.startswith(prefix) and v.detail.endswith(")") and len(v.detail) > len(prefix) + 1
+
+
+class _Status(Exception):
+    """An HTTP error carrying its status on ``.response.status_code`` (requests' and httpx's layout)."""
+
+    def __init__(self, code):
+        super().__init__(f"{code} error")
+        self.response = type("Response", (), {"status_code": code})()
+
+
+class ReadTimeout(OSError):
+    """Named like requests' timeout, which is not a TimeoutError subclass."""
+
+
+class Stalled(TimeoutError):
+    """A TimeoutError whose name does not say so."""
+
+
+def _chain(*excs: BaseException, explicit: bool = False) -> BaseException:
+    """``excs[0]`` raised while handling ``excs[1]``, itself while handling ``excs[2]``, ..."""
+    for outer, inner in itertools.pairwise(excs):
+        if explicit:
+            outer.__cause__ = inner
+        else:
+            outer.__context__ = inner
+    return excs[0]
+
+
+HTTP = "http://mirror.example/data/t10k-images-idx3-ubyte.gz"
+
+
+@pytest.mark.parametrize("exc, url, reason", [
+    (TimeoutError(), HTTP, "timed out (TimeoutError)"),
+    (Stalled(), HTTP, "timed out (Stalled)"),
+    (ReadTimeout("read timed out"), HTTP, "timed out (ReadTimeout)"),
+    (aiohttp.ServerTimeoutError("Timeout on reading data from socket"), HTTP, "timed out (ServerTimeoutError)"),
+    (_chain(FileNotFoundError(HTTP), ValueError("x"), ReadTimeout()), HTTP, "timed out (ReadTimeout)"),
+    (_chain(FileNotFoundError(HTTP), aiohttp.ClientResponseError(None, (), status=500, message="Internal Server Error")),
+     HTTP, "HTTP 500 Internal Server Error"),
+    (_chain(FileNotFoundError(HTTP), aiohttp.ClientResponseError(None, (), status=404, message="Not Found"),
+            explicit=True), HTTP, "HTTP 404 Not Found"),
+    (aiohttp.ClientResponseError(None, (), status=503, message=""), HTTP, "HTTP 503"),
+    (_chain(FileNotFoundError(HTTP), _Status(502)), HTTP, "HTTP 502"),
+    (_Status(429), HTTP, "HTTP 429"),
+    (FileNotFoundError(HTTP), HTTP, "not found (HTTP 404)"),
+    (FileNotFoundError("/data/x.gz"), "/data/t10k-images-idx3-ubyte.gz", "no such local file"),
+    (FileNotFoundError("x"), "file:///data/t10k-images-idx3-ubyte.gz", "no such local file"),
+    (_chain(OSError("wrapper"), FileNotFoundError("gone")), HTTP, "not found (HTTP 404)"),
+    (ConnectionRefusedError("[Errno 111] Connection refused"), HTTP,
+     "ConnectionRefusedError: [Errno 111] Connection refused"),
+    (_chain(RuntimeError("outer"), ConnectionResetError("  reset by peer\nsecond line  ")), HTTP,
+     "ConnectionResetError: reset by peer"),
+    (ValueError("x" * 200), HTTP, "ValueError: " + "x" * 160),
+    (ConnectionResetError(), HTTP, "ConnectionResetError"),
+    (ValueError("   "), HTTP, "ValueError"),
+])
+def test_describe_names_the_reason_from_the_root_of_the_chain(exc, url, reason):
+    assert fetch._describe(exc, url) == reason
+
+
+def test_describe_prefers_the_explicit_cause_over_the_context():
+    exc = RuntimeError("wrapper")
+    exc.__cause__ = aiohttp.ClientResponseError(None, (), status=500, message="Internal Server Error")
+    exc.__context__ = ValueError("what was being handled")
+    assert fetch._describe(exc, HTTP) == "HTTP 500 Internal Server Error"
+
+
+def test_describe_looks_ten_links_deep_and_survives_a_cycle():
+    # Links 0-9 are read; a timeout at link 10 is beyond the documented depth.
+    deep = _chain(*[ValueError(f"link {i}") for i in range(10)], TimeoutError())
+    assert fetch._describe(deep, HTTP) == "ValueError: link 9"
+    within = _chain(*[ValueError(f"link {i}") for i in range(9)], TimeoutError())
+    assert fetch._describe(within, HTTP) == "timed out (TimeoutError)"
+    a, b = ValueError("a"), ValueError("b")
+    a.__context__, b.__context__ = b, a
+    assert fetch._describe(a, HTTP) in ("ValueError: a", "ValueError: b")
+
+
+@pytest.mark.parametrize("url, remote", [
+    ("http://h/x.gz", True), ("https://h/x.gz", True), ("s3://bucket/x.gz", True),
+    ("file:///data/x.gz", False), ("/data/x.gz", False), ("data/x.gz", False),
+])
+def test_is_remote(url, remote):
+    assert fetch._is_remote(url) is remote
+
+
+def test_discard_removes_a_download_and_its_side_files_only(tmp_path):
+    base = tmp_path / "abc123"
+    for suffix in ("", ".json", ".incomplete", ".lock"):
+        (tmp_path / f"abc123{suffix}").write_bytes(b"x")
+    (tmp_path / "abc123.keep").write_bytes(b"x")
+    (tmp_path / "other.json").write_bytes(b"x")
+    fetch._discard(str(base))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abc123.keep", "other.json"]
+    fetch._discard(str(base))  # nothing left to remove: no error
+    (tmp_path / "abc123.lock").write_bytes(b"x")
+    fetch._discard(str(base))  # only some side files present
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["abc123.keep", "other.json"]
+
+
+@pytest.mark.parametrize("padding, html", [(0, True), (507, True), (508, False), (600, False)])
+def test_html_is_sniffed_in_the_first_512_bytes(tmp_path, padding, html):
+    """A page whose ``<html`` tag starts in the first 512 bytes is a failed download (MirrorError);
+    anything else is judged by its checksum (ChecksumError)."""
+    path = tmp_path / "page"
+    path.write_bytes(b" " * padding + b"<html><body>Access denied</body></html>")
+    with pytest.raises(MirrorError if html else ChecksumError) as err:
+        fetch._check_download(str(path), _spec(_idx_content()))
+    expected = "served an HTML page" if html else "checksum mismatch: md5 "
+    assert str(err.value).startswith(expected)
+
+
+def test_check_download_returns_the_verification(tmp_path):
+    content = _idx_content()
+    path = tmp_path / "copy"
+    path.write_bytes(_stored_forms(content)["xz"])
+    v = fetch._check_download(str(path), _spec(content))
+    assert v.status == "content-sha256"
+
+
+# --- download_file against a local server --------------------------------------------------------
+
+NAME = "t10k-images-idx3-ubyte.gz"
+
+
+@pytest.fixture(scope="module")
+def one_file_server():
+    content = _idx_content()
+    server = FileServer({NAME: _stored_forms(content)["published"]})
+    yield server, content
+    server.close()
+
+
+@pytest.fixture
+def unit_server(one_file_server, online):
+    server, content = one_file_server
+    server.mirrors.clear()
+    server.hits.clear()
+    return server, _spec(content)
+
+
+def _manager(cache_dir) -> datasets.DownloadManager:
+    return datasets.DownloadManager(download_config=datasets.DownloadConfig(cache_dir=str(cache_dir)))
+
+
+def _mirror_hits(server, mirror):
+    return sum(n for path, n in server.hits.items() if path.startswith(f"/{mirror}/"))
+
+
+def test_download_file_returns_the_verified_download(unit_server, tmp_path):
+    server, spec = unit_server
+    server.mirrors["a"] = "ok"
+    manager = _manager(tmp_path / "cache")
+    got = fetch.download_file(manager, spec, [server.url("a")])
+    assert got.spec is spec
+    assert got.origin == server.url("a") + NAME
+    assert got.verification.status == "md5"
+    assert open(got.path, "rb").read() == server.files[NAME]
+    assert got.path == fetch._cache_path(manager, got.origin)  # where datasets keeps it
+    assert got.path.startswith(str(tmp_path / "cache"))
+
+
+@pytest.mark.parametrize("form", ["trailing slash", "no slash", "file url", "name ending in X"])
+def test_download_file_builds_the_url_from_each_mirror_form(unit_server, tmp_path, form):
+    server, spec = unit_server
+    mirror = "mirror-X" if form == "name ending in X" else "m"
+    server.mirrors[mirror] = "ok"
+    base = server.url(mirror)  # ends with "/"
+    given = {"trailing slash": base, "no slash": base.rstrip("/"), "file url": base + NAME,
+             "name ending in X": base}[form]
+    got = fetch.download_file(_manager(tmp_path / "cache"), spec, given)  # one string: one mirror
+    assert got.origin == base + NAME
+    assert server.hits[f"/{mirror}/{NAME}"] >= 1
+
+
+def test_download_file_tries_mirrors_in_the_given_order(unit_server, tmp_path):
+    server, spec = unit_server
+    server.mirrors.update({"b": "ok", "a": "ok", "c": "ok"})
+    got = fetch.download_file(_manager(tmp_path / "cache"), spec, [server.url("b"), server.url("a"), server.url("c")])
+    assert got.origin == server.url("b") + NAME
+    assert _mirror_hits(server, "a") == _mirror_hits(server, "c") == 0
+
+
+def test_download_file_tries_a_cached_mirror_first(unit_server, tmp_path):
+    server, spec = unit_server
+    server.mirrors.update({"a": "ok", "b": "ok", "c": "ok"})
+    manager = _manager(tmp_path / "cache")
+    fetch.download_file(manager, spec, [server.url("b")])
+    server.hits.clear()
+    got = fetch.download_file(manager, spec, [server.url("a"), server.url("b"), server.url("c")])
+    assert got.origin == server.url("b") + NAME
+    assert _mirror_hits(server, "a") == _mirror_hits(server, "c") == 0
+
+
+def test_download_file_falls_back_and_logs_each_failure(unit_server, tmp_path, caplog):
+    server, spec = unit_server
+    server.mirrors.update({"down": "404", "broken": "500", "wrong": {NAME: gzip.compress(_idx_content(seed=1))},
+                           "page": "html", "good": "ok"})
+    urls = [server.url(m) + NAME for m in ("down", "broken", "wrong", "page", "good")]
+    manager = _manager(tmp_path / "cache")
+    with caplog.at_level(logging.WARNING, logger="mnist_hf.fetch"):
+        got = fetch.download_file(manager, spec, [server.url(m) for m in ("down", "broken", "wrong", "page", "good")])
+    assert got.origin == urls[-1] and got.verification.status == "md5"
+    messages = [r.getMessage() for r in caplog.records if r.name == "mnist_hf.fetch"]
+    assert messages[0] == f"mirror failed for {urls[0]}: HTTP 404 Not Found"
+    assert messages[1] == f"mirror failed for {urls[1]}: HTTP 500 Internal Server Error"
+    assert messages[2].startswith(f"rejected download {urls[2]}: checksum mismatch: md5 ")
+    assert messages[3] == (f"rejected download {urls[3]}: served an HTML page instead of the file (error page or "
+                           "captive portal)")
+    assert len(messages) == 4
+    # The rejected downloads are gone from the cache; the good one stays.
+    for url in urls[2:4]:
+        assert not any(os.path.exists(fetch._cache_path(manager, url) + s) for s in ("", ".json", ".incomplete"))
+    assert os.path.exists(got.path)
+
+
+def test_download_file_lists_every_mirror_when_all_fail(unit_server, tmp_path):
+    server, spec = unit_server
+    server.mirrors.update({"down": "404", "wrong": {NAME: gzip.compress(_idx_content(seed=1))}})
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    mirrors = [server.url("down"), server.url("wrong"), str(folder)]
+    with pytest.raises(MirrorError) as err:
+        fetch.download_file(_manager(tmp_path / "cache"), spec, mirrors)
+    lines = str(err.value).split("\n")
+    assert lines[0] == f"could not get {NAME} from any mirror:"
+    assert lines[1] == f"  - {server.url('down')}{NAME}: HTTP 404 Not Found"
+    assert lines[2].startswith(f"  - {server.url('wrong')}{NAME}: checksum mismatch: md5 ")
+    assert lines[3] == f"  - {folder}/{NAME}: no such local file"
+    assert lines[4].startswith("To work offline,") and "data_dir=" in lines[4]
+    assert len(lines) == 5
+
+
+def test_download_file_only_failures_is_a_mirror_error(unit_server, tmp_path):
+    server, spec = unit_server
+    server.mirrors["down"] = "404"
+    with pytest.raises(MirrorError) as err:
+        fetch.download_file(_manager(tmp_path / "cache"), spec, [server.url("down")])
+    assert not isinstance(err.value, ChecksumError)
+
+
+@pytest.mark.parametrize("n_wrong", [1, 2])
+def test_download_file_only_wrong_files_is_a_checksum_error(unit_server, tmp_path, n_wrong):
+    server, spec = unit_server
+    wrong = [f"wrong{i}" for i in range(n_wrong)]
+    for i, mirror in enumerate(wrong):
+        server.mirrors[mirror] = {NAME: gzip.compress(_idx_content(seed=i + 1))}
+    with pytest.raises(ChecksumError) as err:
+        fetch.download_file(_manager(tmp_path / "cache"), spec, [server.url(m) for m in wrong])
+    assert len(_reasons(str(err.value))) == n_wrong
+
+
+def test_download_file_keeps_a_rejected_file_of_a_local_mirror(unit_server, tmp_path):
+    _, spec = unit_server
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / NAME).write_bytes(gzip.compress(_idx_content(seed=1)))
+    (folder / (NAME + ".json")).write_text("{}")
+    with pytest.raises(ChecksumError):
+        fetch.download_file(_manager(tmp_path / "cache"), spec, [str(folder)])
+    assert sorted(p.name for p in folder.iterdir()) == [NAME, NAME + ".json"]
+
+
+def test_download_file_with_no_mirrors(unit_server, tmp_path):
+    server, spec = unit_server
+    for mirrors in ([], ()):
+        with pytest.raises(MirrorError) as err:
+            fetch.download_file(_manager(tmp_path / "cache"), spec, mirrors)
+        assert str(err.value).startswith(f"could not get {NAME}: no mirrors to try (mirrors is empty), no data_dir")
+    assert server.total_hits() == 0
+
+
+def test_cache_path_defaults_to_datasets_download_folder():
+    manager = datasets.DownloadManager(download_config=datasets.DownloadConfig())
+    path = fetch._cache_path(manager, HTTP)
+    assert os.path.dirname(path) == str(datasets.config.DOWNLOADED_DATASETS_PATH)
+    assert path != fetch._cache_path(manager, HTTP + "2")
+
+
+def test_set_download_timeout_limits_connect_and_read_only(tmp_path):
+    manager = _manager(tmp_path)
+    options = manager.download_config.storage_options
+    options["https"] = {"client_kwargs": {"trust_env": True}, "block_size": 0}
+    options["http"] = {"client_kwargs": {"timeout": "mine"}}
+    fetch.set_download_timeout(manager, 7.5)
+    https = options["https"]
+    assert https["block_size"] == 0 and https["client_kwargs"]["trust_env"] is True
+    assert https["client_kwargs"]["timeout"] == aiohttp.ClientTimeout(total=None, connect=7.5, sock_read=7.5)
+    assert options["http"]["client_kwargs"] == {"timeout": "mine"}  # the caller's own timeout is kept
+
+
+def test_resolve_files_downloads_every_file_with_the_timeout(unit_server, tmp_path):
+    server, spec = unit_server
+    server.mirrors["a"] = "ok"
+    dataset = dataclasses.replace(SPECS["fashion_mnist"], files={"test_images": spec})
+    manager = _manager(tmp_path / "cache")
+    out = fetch.resolve_files(dataset, data_dir=None, system_dirs=[str(tmp_path / "absent")],
+                              mirrors=[server.url("a")], dl_manager=manager, timeout=3.0)
+    assert list(out) == ["test_images"]
+    assert out["test_images"].origin == server.url("a") + NAME and out["test_images"].spec is spec
+    timeout = manager.download_config.storage_options["http"]["client_kwargs"]["timeout"]
+    assert (timeout.connect, timeout.sock_read) == (3.0, 3.0)
