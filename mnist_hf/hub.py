@@ -5,9 +5,10 @@ Layout (several configurations can share one folder or repository)::
     OUT_DIR/README.md                                     dataset card: YAML metadata + description
     OUT_DIR/CONFIG/VERSION/SPLIT-00000-of-00001.parquet   one folder per configuration
 
-``VERSION`` is the first 12 hex digits of the SHA-256 of the configuration's Parquet files, and
-the card's ``configs`` entry names it in its ``data_files``. That makes the card the single
-commit point of an export: the new version folder is moved in next to the old one (nothing
+``VERSION`` is the first 12 hex digits of the SHA-256 of the configuration's Parquet files (their
+names in sorted order, each followed by a NUL byte and the file's bytes), and the card's
+``configs`` entry names it in its ``data_files``. That makes the card the single commit point of
+an export: the new version folder is moved in next to the old one (nothing
 refers to it yet), the card is replaced with one atomic ``os.replace``, and only then is the
 old version removed. A failure or a kill at any moment leaves either the old export or the new
 one, card and data agreeing. The new state is built in a staging folder ``OUT_DIR/.CONFIG-XXXXXXXX``
@@ -231,12 +232,13 @@ def _card_meta(text: str) -> dict[str, Any]:
 
 
 def _patterns(data_files: Any) -> list[str]:
-    """The path patterns of a ``configs`` entry's ``data_files``, in any of the forms the Hub accepts."""
+    """The path patterns of a ``configs`` entry's ``data_files``, in any of the forms the Hub accepts
+    (anything else in a hand-edited card, a number say, names no file)."""
     items = data_files if isinstance(data_files, list) else [data_files]
     out: list[str] = []
     for item in items:
         path = item.get("path") if isinstance(item, dict) else item
-        out += [path] if isinstance(path, str) else [p for p in path or [] if isinstance(p, str)]
+        out += [p for p in (path if isinstance(path, list) else [path]) if isinstance(p, str)]
     return out
 
 
@@ -551,12 +553,11 @@ def push(config: str, repo_id: str, *, token: str | None = None, private: bool =
     with _hub_timeout(hub_timeout):
         try:
             me = api.whoami()
-            owners = {me.get("name")} | {o.get("name") for o in me.get("orgs", [])}
+            orgs = sorted(o["name"] for o in me.get("orgs", []) if o.get("name"))
             namespace = repo_id.split("/")[0] if "/" in repo_id else me.get("name")
-            if namespace not in owners:
+            if namespace not in {me.get("name"), *orgs}:
                 raise HubError(f"{repo_id} belongs to {namespace!r}, and this token is {me.get('name')!r}'s "
-                               f"(member of: {', '.join(sorted(o for o in owners if o)) or 'no organisation'})",
-                               "permission")
+                               f"(member of: {', '.join(orgs) or 'no organisation'})", "permission")
             created = not api.repo_exists(repo_id, repo_type="dataset")
             api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
             remote = [] if created else api.list_repo_files(repo_id, repo_type="dataset")

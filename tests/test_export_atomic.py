@@ -4,6 +4,7 @@ export folder holds the previous export or the new one, its card agreeing with i
 from __future__ import annotations
 
 import builtins
+import logging
 import os
 import random
 import shutil
@@ -208,15 +209,18 @@ def test_broken_card_is_a_clear_error_and_nothing_changes(synthetic_dir, tmp_pat
     assert _files(out) == before
 
 
-def test_stale_staging_folders_are_removed(synthetic_dir, tmp_path):
+def test_stale_staging_folders_are_removed(synthetic_dir, tmp_path, caplog):
     out = tmp_path / "out"
     export("mnist", out, **_opts(synthetic_dir, tmp_path))
     for name in (".mnist-k1ll3d00", ".fashion_mnist-abcdefgh"):
         (out / name / "data").mkdir(parents=True)
         (out / name / "data" / "train-00000-of-00001.parquet").write_bytes(b"half")
     (out / ".keep-me").write_text("not ours")
+    caplog.set_level(logging.INFO, logger="mnist_hf.hub")
     export("mnist", out, **_opts(synthetic_dir, tmp_path, validation_size=10))
     assert sorted(p.name for p in out.iterdir()) == [".keep-me", LOCK, "README.md", "mnist"]
+    assert sorted(r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub") == [
+        f"removing {out / name}, left by an interrupted export" for name in (".fashion_mnist-abcdefgh", ".mnist-k1ll3d00")]
 
 
 def test_a_live_exports_staging_folder_is_left_alone(synthetic_dir, tmp_path, monkeypatch):

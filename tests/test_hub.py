@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import builtins
 import fnmatch
+import hashlib
 import inspect
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from unittest.mock import create_autospec
 
 import datasets
 import numpy as np
 import pytest
-from huggingface_hub import DatasetCard, HfApi
+from huggingface_hub import DatasetCard, DatasetCardData, HfApi
+from test_export_atomic import _sizes, _state
 
 import mnist_hf
+from mnist_hf import hub
 from mnist_hf.__main__ import main
 from mnist_hf.hub import export
+from mnist_hf.sources import SPECS
 
 
 def _pixels_and_labels(ds):
@@ -117,6 +125,326 @@ def test_export_failure_leaves_previous_export_intact(synthetic_dir, tmp_path):
     assert sorted(p.relative_to(out) for p in out.rglob("*")) == before
 
 
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="names the synced files through /proc (Linux)")
+def test_export_writes_the_documented_layout_and_syncs_it(synthetic_dir, tmp_path, monkeypatch):
+    opts = _synthetic_opts(synthetic_dir, tmp_path, validation_size=10)
+    built = mnist_hf.load("mnist", **opts)
+    out = tmp_path / "a" / "b" / "out"  # created with its parents
+    # the staging folder is inside the export folder (one filesystem, so the version folder moves in by a
+    # rename), never in the system's temporary folder
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-folder"))
+    written, synced = [], []
+    real_to_parquet, real_fsync = datasets.Dataset.to_parquet, os.fsync
+
+    def to_parquet(self, path, *args, **kwargs):
+        written.append(Path(path))
+        return real_to_parquet(self, path, *args, **kwargs)
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(datasets.Dataset, "to_parquet", to_parquet)
+    monkeypatch.setattr(os, "fsync", fsync)
+    max_shard_bytes = built["train"].data.nbytes // 3 + 1  # train in 3 shards, the smaller splits in one
+    result = export("mnist", out, max_shard_bytes=max_shard_bytes, **opts)
+
+    assert (result.out_dir, result.config) == (out, "mnist")
+    version = result.files[0].parent
+    shards = ["train-00000-of-00003.parquet", "train-00001-of-00003.parquet", "train-00002-of-00003.parquet",
+              "validation-00000-of-00001.parquet", "test-00000-of-00001.parquet"]
+    assert result.files == [version / s for s in shards] + [Path("README.md")]
+    assert result.splits == {"train": 290, "validation": 10, "test": 60}
+    assert result.sizes == {rel: (out / rel).stat().st_size for rel in result.files}
+    assert sorted(p.name for p in (out / version).iterdir()) == sorted(shards)
+    digest = hashlib.sha256()
+    for name in sorted(shards):
+        digest.update(name.encode() + b"\0" + (out / version / name).read_bytes())
+    assert version == Path("mnist", digest.hexdigest()[:12])
+    # staged in one folder under OUT_DIR/.CONFIG-XXXXXXXX, gone afterwards
+    assert {p.name for p in written} == set(shards) and len({p.parent for p in written}) == 1
+    data, staging = written[0].parent, written[0].parent.parent
+    assert staging.parent == out and re.fullmatch(r"\.mnist-[a-z0-9_]{8}", staging.name) and not staging.exists()
+    # every shard and the card reach the disk before the card is swapped in, and so do the renames
+    assert {str(data / s) for s in shards} | {str(staging / "README.md"), str(out / "mnist"), str(out)} <= set(synced)
+    back = datasets.load_dataset(str(out), "mnist", cache_dir=str(tmp_path / "lb"))
+    for split in ("train", "validation", "test"):  # shards hold consecutive rows: the order is kept
+        _assert_same_rows(back[split], built[split])
+
+
+def test_an_export_touches_only_what_it_owns_and_repairs_what_an_interrupted_one_left(synthetic_dir, tmp_path,
+                                                                                        monkeypatch, caplog):
+    root = tmp_path / "x"
+    out = root / "out"
+    first = export("mnist", out, **_synthetic_opts(synthetic_dir, tmp_path, validation_size=10))
+    old = out / first.files[0].parent
+    export("mnist", out, **_synthetic_opts(synthetic_dir, tmp_path, validation_size=20))
+    assert not old.exists()
+    # an interrupted cleanup left half of the first version behind, unreferenced
+    old.mkdir()
+    (old / "train-00000-of-00001.parquet").write_bytes(b"half")
+    # the owner edited the card: a configuration without data files, one that is no folder name, and words
+    # that are not ASCII; and keeps files of their own next to the export
+    card = DatasetCard.load(out / "README.md")
+    meta = card.data.to_dict()
+    meta["configs"] += [{"config_name": "notes", "data_files": []},
+                        {"config_name": "..", "data_files": [{"split": "train", "path": "nothing/*.parquet"}]}]
+    (out / "README.md").write_text(f"---\n{DatasetCardData(**meta).to_yaml()}\n---\n{card.text}Thanks: café, 東京.\n",
+                                   encoding="utf-8")
+    (out / "notes").mkdir()
+    (out / "notes" / "mine.csv").write_text("mine")
+    (root / "beside.txt").write_text("mine too")
+    # a prepared cache from before the builder kept a record of its sources
+    records = list((tmp_path / "cache").rglob("mnist_hf_provenance.json"))
+    assert records
+    for record in records:
+        record.unlink()
+    real_open = builtins.open
+
+    def ascii_locale_open(file, mode="r", *args, **kwargs):  # as under LC_ALL=C: text files default to ASCII
+        if sys._getframe(1).f_globals.get("__name__") == "mnist_hf.hub" and "b" not in mode and not args:
+            kwargs["encoding"] = kwargs.get("encoding") or "ascii"
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", ascii_locale_open)
+    result = export("mnist", out, **_synthetic_opts(synthetic_dir, tmp_path, validation_size=10))
+    monkeypatch.setattr(builtins, "open", real_open)
+
+    assert out / result.files[0].parent == old and _state(out) == _sizes(10)  # the half folder was replaced
+    assert [p.name for p in (out / "mnist").iterdir()] == [old.name]
+    assert (out / "notes" / "mine.csv").read_text() == "mine" and (root / "beside.txt").read_text() == "mine too"
+    card = DatasetCard.load(out / "README.md")
+    assert [c["config_name"] for c in card.data.to_dict()["configs"]] == ["..", "mnist", "notes"]
+    assert card.text.endswith("Thanks: café, 東京.\n")
+    assert "converted from the original IDX files." in card.text  # no record: no claim about checksums
+
+
+def test_a_failed_export_reports_its_own_error_even_when_the_cleanup_fails_too(synthetic_dir, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    export("mnist", out, **_synthetic_opts(synthetic_dir, tmp_path))
+    real_rmdir = os.rmdir
+
+    def disk_full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    def rmdir(path, *args, **kwargs):  # the staging folder cannot be removed either
+        if re.fullmatch(r"\.mnist-[a-z0-9_]{8}", os.path.basename(path)):
+            raise PermissionError(13, "Permission denied", path)
+        return real_rmdir(path, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        m.setattr(datasets.Dataset, "to_parquet", disk_full)
+        m.setattr(os, "rmdir", rmdir)
+        with pytest.raises(OSError, match="No space left on device"):
+            export("mnist", out, **_synthetic_opts(synthetic_dir, tmp_path, validation_size=10))
+    assert _state(out) == _sizes(0)
+    assert [p.name for p in out.iterdir() if p.name.startswith(".mnist-")]  # left behind, for the next export
+    export("mnist", out, **_synthetic_opts(synthetic_dir, tmp_path, validation_size=10))
+    assert _state(out) == _sizes(10) and not [p for p in out.iterdir() if p.name.startswith(".mnist-")]
+
+
+# --- the dataset card, piece by piece (no build: fake configurations and tiny in-memory splits) -----
+
+def _cfg(name="mnist", **kw):
+    return SimpleNamespace(**{"name": name, "validation_size": 0, "validation_strategy": "tail", "validation_seed": 42,
+                              "stratify": False, "compat": False, "image_format": "png", **kw})
+
+
+def _tiny_prepared(name="mnist", rows=None, image_format="png", provenance=None, **cfg):
+    features = datasets.Features({"image": datasets.Array2D((28, 28), "uint8"),
+                                  "label": datasets.ClassLabel(names=list(SPECS[name].class_names))})
+    splits = {split: datasets.Dataset.from_dict({"image": [np.zeros((28, 28), np.uint8)] * n, "label": [0] * n},
+                                                features=features)
+              for split, n in (rows or {"train": 3, "test": 2}).items()}
+    return hub._Prepared(_cfg(name, image_format=image_format, **cfg), splits, provenance or {})
+
+
+REST = "; `train` holds the rest, in the original order. `test` is the published test set."
+
+
+@pytest.mark.parametrize("options, sentence", [
+    ({}, "No validation split: `train` and `test` as published."),
+    ({"validation_size": 5000}, "`validation` holds the last 5,000 rows of the published training set (strategy `tail`)"
+                                + REST),
+    ({"validation_size": 10, "validation_strategy": "head"},
+     "`validation` holds the first 10 rows of the published training set (strategy `head`)" + REST),
+    ({"validation_size": 1234, "validation_strategy": "random", "validation_seed": 7},
+     "`validation` holds 1,234 rows drawn at random (seed 7) from the published training set (strategy `random`)"
+     + REST),
+    ({"validation_size": 1234, "validation_strategy": "random", "validation_seed": 7, "stratify": True},
+     "`validation` holds 1,234 rows drawn at random (seed 7, stratified by label) from the published training set "
+     "(strategy `random`)" + REST),
+])
+def test_card_says_how_the_validation_split_was_made(options, sentence):
+    cfg = _cfg()
+    vars(cfg).update(options)
+    assert hub._validation_note(cfg) == sentence
+
+
+@pytest.mark.parametrize("statuses, words", [
+    ((), "the original IDX files"),  # a cache prepared before the builder kept a record
+    (("md5", "md5"), "the original IDX files, each checked against its published MD5 or the SHA-256 of its content "
+                     "before conversion"),
+    (("md5", "content-sha256"), "the original IDX files, each checked against its published MD5 or the SHA-256 of its "
+                                "content before conversion"),
+    (("content-sha256",), "the original IDX files, each checked against its published MD5 or the SHA-256 of its "
+                          "content before conversion"),
+    (("md5", "unverified"), "IDX files that do **not** match the published checksums (a local or modified copy)"),
+])
+def test_card_says_whether_the_source_files_were_verified(statuses, words):
+    provenance = {f"file{i}": {"verification": s} for i, s in enumerate(statuses)}
+    assert hub._provenance_note(provenance) == words
+
+
+def test_card_lists_metadata_columns_only_where_there_are_any():
+    qmnist = SPECS["qmnist"]
+    note = hub._metadata_note(_cfg("qmnist"), qmnist)
+    assert note.startswith("\n- Metadata (int32, from the label files): `hsf_series`: NIST HSF series")
+    assert note.count("; `") == len(qmnist.metadata) - 1 >= 2 and note.endswith(qmnist.metadata[-1].description + ".")
+    assert all(f"`{c.name}`: {c.description}" in note for c in qmnist.metadata)
+    assert hub._metadata_note(_cfg("qmnist", compat=True), qmnist) == ""  # compat: image and label only
+    assert hub._metadata_note(_cfg("mnist"), SPECS["mnist"]) == ""
+    section = hub._section(_tiny_prepared("qmnist"))
+    assert "`9`." + note + "\n- Validation: No validation split" in section
+
+
+def test_size_categories_follow_the_hubs_bounds():
+    # the Hub's size_categories tags: n<1K, 1K<n<10K, 10K<n<100K, 100K<n<1M, 1M<n<10M, ...
+    assert [hub._size_category(n) for n in (0, 999, 1000, 9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000)] == [
+        "n<1K", "n<1K", "1K<n<10K", "1K<n<10K", "10K<n<100K", "10K<n<100K", "100K<n<1M", "100K<n<1M", "n>1M"]
+
+
+@pytest.mark.parametrize("image_format, words", [("png", "PNG (`datasets.Image`)"),
+                                                 ("array", "28x28 uint8 arrays (`datasets.Array2D`)")])
+def test_card_section_describes_rows_features_and_use(image_format, words):
+    prepared = _tiny_prepared("fashion_mnist", rows={"train": 1234, "test": 5}, image_format=image_format,
+                              provenance={"x": {"verification": "md5"}})
+    section = hub._section(prepared)
+    assert section.startswith("<!-- config: fashion_mnist -->\n## `fashion_mnist`\n")
+    assert section.endswith("<!-- end config: fashion_mnist -->\n")
+    assert "- Rows: `train` 1,234, `test` 5. Features: `image` as " + words + "; `label` as `ClassLabel`" in section
+    assert "`T-shirt/top`, `Trouser`, `Pullover`," in section
+    assert "- Source: https://github.com/zalandoresearch/fashion-mnist; converted from the original IDX files, each" \
+        in section
+    assert "- Validation: No validation split" in section and "- Licence: `mit`." in section
+    assert 'load_dataset("REPO_OR_FOLDER", "fashion_mnist")' in section
+
+
+CARD_BY_HAND = """---
+license: other
+configs:
+  config_name: kmnist
+  data_files:
+  - split: train
+    path: kmnist/abc/train-*.parquet
+dataset_info:
+- config_name: kmnist
+  splits:
+  - name: train
+    num_examples: 60000
+  - name: test
+    num_examples: 10000
+- config_name: notes
+---
+# My MNIST collection
+
+Words of the owner, kept.
+
+<!-- config: mnist -->
+an old mnist section
+<!-- end config: mnist -->
+<!-- config: kmnist -->
+kmnist, untouched
+<!-- end config: kmnist -->
+Closing words, kept too.
+"""
+
+
+def test_card_merges_with_a_card_written_by_hand(tmp_path):
+    (tmp_path / "README.md").write_text(CARD_BY_HAND)
+    meta, text = hub._load_card(tmp_path / "README.md")  # one entry as a mapping, as the Hub accepts
+    prepared = _tiny_prepared("mnist", rows={"train": 3, "test": 2})
+    card = DatasetCard(hub._card_text(meta, text, prepared, "mnist/0123456789ab", "README.md"))
+    meta = card.data.to_dict()
+    assert [c["config_name"] for c in meta["configs"]] == ["kmnist", "mnist"]
+    assert meta["configs"][1] == {"config_name": "mnist", "data_files": [
+        {"split": "train", "path": "mnist/0123456789ab/train-*.parquet"},
+        {"split": "test", "path": "mnist/0123456789ab/test-*.parquet"}]}
+    assert [i["config_name"] for i in meta["dataset_info"]] == ["kmnist", "mnist", "notes"]
+    info = meta["dataset_info"][1]
+    nbytes = {split: d.data.nbytes for split, d in prepared.dataset.items()}
+    assert info["splits"] == [{"name": "train", "num_bytes": nbytes["train"], "num_examples": 3},
+                              {"name": "test", "num_bytes": nbytes["test"], "num_examples": 2}]
+    assert info["dataset_size"] == nbytes["train"] + nbytes["test"]
+    assert info["features"] == [{"name": "image", "dtype": {"array2_d": {"shape": [28, 28], "dtype": "uint8"}}},
+                                {"name": "label", "dtype": {"class_label": {"names": {str(i): str(i) for i in range(10)}}}}]
+    assert meta["license"] == ["cc-by-sa-3.0", "cc-by-sa-4.0"]
+    assert meta["size_categories"] == ["10K<n<100K"]  # the largest configuration decides: kmnist's 70,000 rows
+    assert meta["task_categories"] == ["image-classification"]
+    assert meta["pretty_name"] == "MNIST family (kmnist, mnist, notes)"
+    assert card.text.startswith("# My MNIST collection\n\nWords of the owner, kept.\n\n<!-- config: mnist -->\n## `mnist`")
+    assert "an old mnist section" not in card.text
+    assert "<!-- config: kmnist -->\nkmnist, untouched\n<!-- end config: kmnist -->\nClosing words, kept too.\n" \
+        in card.text
+
+
+def test_a_new_card_has_the_family_heading_then_the_section():
+    card = DatasetCard(hub._card_text({}, None, _tiny_prepared("mnist"), "mnist/0123456789ab", "README.md"))
+    meta = card.data.to_dict()
+    assert meta["license"] == "cc-by-sa-3.0" and meta["size_categories"] == ["n<1K"]
+    assert meta["pretty_name"] == "MNIST family (mnist)"
+    assert card.text.startswith("# MNIST-family datasets\n\nImage classification datasets in MNIST's format, converted "
+                                "from their original IDX files by the `mnist-hf` builder (Parquet, one folder per "
+                                "configuration).\n\n<!-- config: mnist -->\n")
+    assert card.text.count("<!-- config: mnist -->") == 1
+    # a section appended to a card's own text comes after exactly one blank line
+    for own in ("# Notes by X", "# Notes with a line break  "):  # only newlines go: two spaces are a Markdown <br>
+        card = DatasetCard(hub._card_text({}, own + "\n\n\n\n", _tiny_prepared("mnist"), "mnist/0123456789ab", "x"))
+        assert card.text.startswith(own + "\n\n<!-- config: mnist -->\n")
+
+
+@pytest.mark.parametrize("header, key", [
+    ("configs: just-a-string", "configs"),
+    ("configs:\n- data_files: x/*.parquet", "configs"),
+    ("configs:\n- just-a-string", "configs"),
+    ("dataset_info:\n- splits: []", "dataset_info"),
+])
+def test_a_card_whose_entries_have_no_config_name_is_refused(tmp_path, header, key):
+    path = tmp_path / "README.md"
+    path.write_text(f"---\n{header}\n---\n# a card\n")
+    with pytest.raises(hub.CardError) as e:
+        hub._load_card(path)
+    assert str(e.value) == f"{path}: `{key}` in the card's YAML header is not a list of entries with a config_name"
+    with pytest.raises(hub.CardError, match=r"^me/x/README\.md on the Hub: `"):
+        hub._load_card(path, "me/x/README.md on the Hub")
+
+
+def test_a_card_that_does_not_parse_is_refused_with_the_parsers_words(tmp_path):
+    path = tmp_path / "README.md"
+    path.write_text("---\npretty_name: 'unbalanced\nlicense: mit\n---\n# a card\n")
+    with pytest.raises(hub.CardError) as e:
+        hub._load_card(path)
+    message = str(e.value)
+    assert message.startswith(f"{path}: the dataset card's YAML header does not parse (")
+    assert message.endswith("); fix it or remove the card, nothing was changed")
+    assert "\n" not in message and "  " not in message and "while scanning a quoted scalar" in message
+    assert hub._load_card(tmp_path / "none.md") == ({}, None)
+
+
+def test_data_files_patterns_in_every_form_the_hub_accepts():
+    assert hub._patterns("a/*.parquet") == ["a/*.parquet"]
+    assert hub._patterns(["a/*.parquet", "b/*.parquet"]) == ["a/*.parquet", "b/*.parquet"]
+    assert hub._patterns({"split": "train", "path": "a/*.parquet"}) == ["a/*.parquet"]
+    assert hub._patterns([{"split": "train", "path": "a/*.parquet"}, {"split": "test", "path": ["b/1", "b/2"]},
+                          {"split": "x"}, 3]) == ["a/*.parquet", "b/1", "b/2"]
+    assert hub._patterns(None) == [] and hub._patterns({"split": "train", "path": 3}) == []  # was a TypeError
+    meta = {"configs": [{"config_name": "mnist", "data_files": [{"split": "train", "path": "mnist/abc/train-*"}]},
+                        {"config_name": "kmnist", "data_files": "kmnist/def/*.parquet"}]}
+    assert hub._refers_to(meta, "mnist", "mnist/abc") and hub._refers_to(meta, "kmnist", "kmnist/def")
+    assert not hub._refers_to(meta, "mnist", "mnist/ab")  # a folder, not a name prefix
+    assert not hub._refers_to(meta, "mnist", "kmnist/def") and not hub._refers_to({}, "mnist", "mnist/abc")
+
+
 # --- push, against a fake Hub held to HfApi's real signatures ----------------------------------
 
 TOKEN = "hf_SECRETtoken1234567890"
@@ -152,13 +480,14 @@ class FakeHub:
     METHODS = ("whoami", "repo_exists", "create_repo", "list_repo_files", "hf_hub_download", "create_commit",
                "delete_repo")
 
-    def __init__(self, downloads: Path, user: str = "me", orgs: tuple[str, ...] = ("my-lab",)):
+    def __init__(self, downloads: Path, user: str = "me", orgs: tuple[str, ...] | None = ("my-lab",)):
         self.downloads, self.user, self.orgs = downloads, user, orgs
         self.repos: dict[tuple[str, str], Repo] = {}
         self.fail: dict[str, BaseException] = {}
         self.calls: list[str] = []
         self.commits: list[str] = []
         self.tokens: list = []
+        self.timeouts: list = []  # huggingface_hub's client-wide timeout, as each request saw it
         self.api = create_autospec(HfApi, instance=True)
         for name in self.METHODS:
             getattr(self.api, name).side_effect = self._answer(name)
@@ -173,7 +502,10 @@ class FakeHub:
         signature = inspect.signature(getattr(HfApi, name))
 
         def answer(*args, **kwargs):
+            from huggingface_hub import get_session
+
             self.calls.append(name)
+            self.timeouts.append(getattr(get_session(), "timeout", None))
             if name in self.fail:
                 raise self.fail[name]
             bound = signature.bind(None, *args, **kwargs)
@@ -192,7 +524,8 @@ class FakeHub:
         return self.repos[key]
 
     def _whoami(self, **kw):
-        return {"name": self.user, "orgs": [{"name": o} for o in self.orgs]}
+        # a token of a user in no organisation: the Hub may leave "orgs" out
+        return {"name": self.user, **({"orgs": [{"name": o} for o in self.orgs]} if self.orgs is not None else {})}
 
     def _repo_exists(self, repo_id, repo_type, **kw):
         return (repo_type or "model", repo_id) in self.repos
@@ -288,7 +621,9 @@ def test_push_uploads_exactly_the_export_in_one_commit(fake_hub, synthetic_dir, 
     assert fake_hub.tokens == [TOKEN]
     assert list(fake_hub.repos) == [("dataset", REPO)]  # a dataset repository, nothing else
     assert fake_hub.repo(REPO).private is private
-    assert len(fake_hub.commits) == 1
+    assert fake_hub.commits == ["Add mnist (train: 280, validation: 20, test: 60)"]
+    # a repository just created holds no card to merge and no old files to delete: not listed
+    assert fake_hub.calls == ["whoami", "repo_exists", "create_repo", "create_commit"]
     local = _tree(_export_locally(synthetic_dir, tmp_path, "local", validation_size=20).out_dir)
     remote = fake_hub.repo(REPO).files
     assert set(remote) == set(local) | {".gitattributes"}
@@ -324,18 +659,20 @@ def test_repush_leaves_exactly_the_new_files_of_that_config(fake_hub, synthetic_
 
 def test_dry_run_writes_and_lists_without_calling_the_hub(fake_hub, synthetic_dir, tmp_path, capsys):
     dry = tmp_path / "dry"
-    assert main(_push_args(synthetic_dir, tmp_path, "--dry-run", str(dry))) == 0
+    assert main(_push_args(synthetic_dir, tmp_path, "--dry-run", str(dry), config="kmnist")) == 0
     out = capsys.readouterr().out
     assert "nothing uploaded" in out and "train-00000-of-00001.parquet" in out and "README.md" in out
-    assert list(dry.glob("mnist/*/test-00000-of-00001.parquet"))
+    assert list(dry.glob("kmnist/*/test-00000-of-00001.parquet")) and [p.name for p in dry.iterdir() if p.is_dir()] == [
+        "kmnist"]
     assert fake_hub.calls == [] and fake_hub.tokens == []
 
 
 @pytest.mark.parametrize("setup, code, fragment", [
-    ({}, 3, "no token"),
+    ({}, 3, "no token: pass --token or set HF_TOKEN (a token with write access)"),
     ({"whoami": "401"}, 3, "rejected the token"),
     ({"create_commit": "403"}, 4, "no write access to my-lab/mnist-family"),
     ({"create_commit": "network"}, 5, "could not reach the Hugging Face Hub"),
+    ({"repo_exists": "timeout"}, 5, "did not answer within 60 s; the push did not complete"),
     ({"create_repo": "500"}, 6, "HTTP 500: 500 Server Error (request by Bearer ***)"),
     ({"create_commit": "other"}, 6, "push failed: RuntimeError: upload refused for Bearer ***"),
 ])
@@ -345,6 +682,7 @@ def test_push_errors_are_plain_and_never_show_the_token(fake_hub, synthetic_dir,
     for name, kind in setup.items():
         fake_hub.fail[name] = {
             "network": ConnectionError(f"Connection refused (token {TOKEN})"),
+            "timeout": TimeoutError(f"timed out (token {TOKEN})"),
             "other": RuntimeError(f"upload refused for Bearer {TOKEN}"),
             "500": _http_error(500, f"500 Server Error (request by Bearer {TOKEN})"),
         }.get(kind) or _http_error(int(kind))
@@ -352,21 +690,27 @@ def test_push_errors_are_plain_and_never_show_the_token(fake_hub, synthetic_dir,
     assert main(args) == code
     out = capsys.readouterr()
     assert fragment in out.err
+    if not setup:
+        assert out.err == f"error: {fragment}\n"
     assert "Traceback" not in out.err
     assert TOKEN not in out.out + out.err + caplog.text
     if code in (5, 6):  # the error text, token and all, went through the scrubber into the log
-        assert "push to my-lab/mnist-family failed" in caplog.text and "***" in caplog.text
+        logged = [r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub"]
+        assert len(logged) == 1 and logged[0].startswith(f"push to {REPO} failed: ") and "***" in logged[0]
     if "create_commit" in setup:  # the repository this push created is removed again
         assert "delete_repo" in fake_hub.calls and not fake_hub.repos
 
 
-def test_push_to_someone_elses_namespace(fake_hub, synthetic_dir, tmp_path, capsys):
+@pytest.mark.parametrize("orgs, member_of", [(("my-lab", "b-team"), "b-team, my-lab"), (None, "no organisation")])
+def test_push_to_someone_elses_namespace(fake_hub, synthetic_dir, tmp_path, capsys, orgs, member_of):
+    fake_hub.orgs = orgs
     data_dir, _ = synthetic_dir
     code = main(["push", "mnist", "somebody-else/mnist", "--data-dir", str(data_dir), "--cache-dir", str(tmp_path / "c"),
                  "--token", TOKEN])
     assert code == 4
     err = capsys.readouterr().err
-    assert "belongs to 'somebody-else'" in err and TOKEN not in err
+    assert f"somebody-else/mnist belongs to 'somebody-else', and this token is 'me''s (member of: {member_of})" in err
+    assert TOKEN not in err
     assert "create_repo" not in fake_hub.calls and "create_commit" not in fake_hub.calls
 
 
@@ -391,8 +735,121 @@ def test_push_with_a_broken_card_on_the_hub_changes_nothing(fake_hub, synthetic_
     before = dict(fake_hub.repo(REPO).files)
     assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 2
     err = capsys.readouterr().err
-    assert "README.md" in err and "does not parse" in err and "Traceback" not in err
+    assert f"{REPO}/README.md on the Hub: the dataset card's YAML header does not parse" in err
+    assert "Traceback" not in err
     assert fake_hub.repo(REPO).files == before and not fake_hub.commits
+
+
+@pytest.mark.parametrize("orgs", [("my-lab",), None])
+def test_push_to_a_bare_name_goes_to_the_tokens_own_namespace(fake_hub, synthetic_dir, tmp_path, orgs):
+    fake_hub.orgs = orgs
+    args = _push_args(synthetic_dir, tmp_path, "--token", TOKEN)
+    args[args.index(REPO)] = "mnist-family"
+    assert main(args) == 0
+    assert list(fake_hub.repos) == [("dataset", "mnist-family")] and len(fake_hub.commits) == 1
+
+
+def test_every_hub_request_waits_at_most_the_hub_timeout(fake_hub, synthetic_dir, tmp_path):
+    from huggingface_hub import get_session
+
+    def limits(timeout):  # connect, read, write, pool
+        return timeout.connect, timeout.read, timeout.write, timeout.pool
+
+    session = get_session()
+    before = session.timeout
+    session.timeout = 11.0  # the caller's own setting, to be given back
+    try:
+        assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN, "--hub-timeout", "2.5")) == 0
+        assert len(fake_hub.timeouts) >= 4 and {limits(t) for t in fake_hub.timeouts} == {(2.5,) * 4}
+        assert limits(get_session().timeout) == (11.0,) * 4
+        fake_hub.fail["create_commit"] = ConnectionError("down")
+        assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN, "--hub-timeout", "7", config="kmnist")) == 5
+        assert limits(fake_hub.timeouts[-1]) == (7.0,) * 4 and limits(get_session().timeout) == (11.0,) * 4
+    finally:
+        session.timeout = before
+
+
+def test_an_old_huggingface_hub_without_a_client_timeout_is_said_and_the_push_goes_on(fake_hub, synthetic_dir,
+                                                                                      tmp_path, caplog, monkeypatch):
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "get_session", lambda: SimpleNamespace())  # requests.Session: no timeout
+    monkeypatch.setattr(huggingface_hub, "__version__", "0.36.0")
+    caplog.set_level(logging.WARNING, logger="mnist_hf.hub")
+    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub"] == [
+        "huggingface_hub 0.36.0 cannot bound Hub requests; --hub-timeout needs huggingface_hub >= 1.0"]
+    assert len(fake_hub.commits) == 1
+
+
+@pytest.mark.parametrize("failing", ["whoami", "repo_exists", "create_commit"])
+def test_a_failed_push_to_an_existing_repository_leaves_it_as_it_was(fake_hub, synthetic_dir, tmp_path, capsys,
+                                                                      failing):
+    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 0
+    before = dict(fake_hub.repo(REPO).files)
+    fake_hub.fail[failing] = RuntimeError("refused")
+    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN, config="kmnist")) == 6
+    assert "push failed: RuntimeError: refused" in capsys.readouterr().err
+    assert fake_hub.repo(REPO).files == before and "delete_repo" not in fake_hub.calls
+
+
+def test_when_removing_the_new_repository_fails_too_the_first_error_is_the_one_reported(fake_hub, synthetic_dir,
+                                                                                        tmp_path, capsys):
+    fake_hub.fail["create_commit"] = ConnectionError("down")
+    fake_hub.fail["delete_repo"] = RuntimeError("cannot delete either")
+    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 5
+    err = capsys.readouterr().err
+    assert "could not reach the Hugging Face Hub" in err and "cannot delete" not in err
+    assert fake_hub.calls[-1] == "delete_repo"
+
+
+def test_push_from_python_makes_a_public_repository_unless_told(fake_hub, synthetic_dir, tmp_path):
+    data_dir, _ = synthetic_dir
+    result = hub.push("mnist", REPO, token=TOKEN, data_dir=str(data_dir), cache_dir=str(tmp_path / "c"), system_dirs=())
+    assert fake_hub.repo(REPO).private is False and result.splits == {"train": 300, "test": 60}
+    assert {t.read for t in fake_hub.timeouts} == {hub.DEFAULT_HUB_TIMEOUT}
+
+
+class Timeout(OSError):
+    """Named as requests' timeout, which huggingface_hub < 1.0 raised."""
+
+
+def _status_error(status, message):
+    import httpx2
+
+    request = httpx2.Request("PUT", "https://cas.example/xorbs")
+    return httpx2.HTTPStatusError(message, request=request, response=httpx2.Response(status, request=request))
+
+
+@pytest.mark.parametrize("make_error, kind, message", [
+    (lambda: _http_error(401), "auth",
+     "the Hub rejected the token (HTTP 401): check HF_TOKEN or --token, and that it has write access"),
+    (lambda: _http_error(403), "permission",
+     f"no write access to {REPO} (HTTP 403): it may belong to someone else, or the token is read-only"),
+    (lambda: _http_error(404, f"404 Not Found (Bearer {TOKEN})\nmore lines\nof detail"), "hub",
+     "the Hub answered HTTP 404: 404 Not Found (Bearer ***)"),
+    (lambda: ConnectionError(f"refused {TOKEN}"), "network", "could not reach the Hugging Face Hub ({endpoint}; no "
+     "network?); the push did not complete. Use --dry-run DIR to see what would be sent."),
+    (lambda: __import__("httpx2").ConnectError("refused"), "network", "could not reach the Hugging Face Hub "
+     "({endpoint}; no network?); the push did not complete. Use --dry-run DIR to see what would be sent."),
+    (lambda: TimeoutError(), "network", "the Hugging Face Hub ({endpoint}) did not answer within 2.5 s; the push did not "
+     "complete. Retry later, or raise --hub-timeout."),
+    (lambda: __import__("httpx2").ReadTimeout("slow"), "network", "the Hugging Face Hub ({endpoint}) did not answer "
+     "within 2.5 s; the push did not complete. Retry later, or raise --hub-timeout."),
+    (lambda: Timeout("slow"), "network", "the Hugging Face Hub ({endpoint}) did not answer within 2.5 s; the push did "
+     "not complete. Retry later, or raise --hub-timeout."),
+    (lambda: OSError(f"disk full near {TOKEN}"), "hub", "push failed: OSError: disk full near ***"),
+    # an HTTP answer huggingface_hub does not attribute to the Hub (a proxy, a storage server) is not called one
+    (lambda: _status_error(502, f"502 Bad Gateway (Bearer {TOKEN})"), "hub",
+     "push failed: HTTPStatusError: 502 Bad Gateway (Bearer ***)"),
+])
+def test_hub_errors_are_told_apart_in_plain_words(make_error, kind, message):
+    from huggingface_hub import constants
+
+    error = hub._classify(make_error(), REPO, TOKEN, 2.5)
+    assert (error.kind, str(error)) == (kind, message.format(endpoint=constants.ENDPOINT))
+    assert hub._classify(RuntimeError("no token to hide"), REPO, None, 1).args == ("push failed: RuntimeError: no token "
+                                                                                  "to hide",)
 
 
 class SilentServer:
