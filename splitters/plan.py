@@ -113,8 +113,9 @@ def _named(objects: list, kind: str) -> dict[str, Any]:
         for o, p in zip(group, params):
             name = cls if len(group) == 1 else f"{cls}({', '.join(f'{k}={p.get(k)}' for k in differ)})"
             if name in out:
+                one = "strategy" if kind == "strategies" else kind.removesuffix("s")
                 raise ValueError(f"two {kind} are the same {cls} with the same parameters: pass each once, "
-                                 f"or a mapping {{name: {kind.rstrip('s')}}} to name them yourself")
+                                 f"or a mapping {{name: {one}}} to name them yourself")
             out[name] = o
     return out
 

@@ -109,7 +109,8 @@ def recommend(summary: pd.DataFrame, labeled: bool) -> str:
 
     Labeled: smallest ``mae`` (ties: higher Spearman). Unlabeled, or when no fit could be
     scored: the best sum of ranks of ``nn_shift`` (smaller is better) and ``|adv_auc - 0.5|``
-    (closer to chance is better). Strategies without a value are never picked.
+    (closer to chance is better), over the diagnostics some strategy has. Strategies without a
+    value are never picked.
 
     Raises
     ------
@@ -126,7 +127,9 @@ def recommend(summary: pd.DataFrame, labeled: bool) -> str:
     if labeled and summary.mae.notna().any():
         order = summary[summary.mae.notna()].assign(_rho=-summary.spearman.fillna(-1)).sort_values(["mae", "_rho"])
         return str(order.index[0])
-    score = summary.nn_shift.rank() + (summary.adv_auc - 0.5).abs().rank()
+    # A diagnostic no strategy has (e.g. adv_auc on a one-row target) is left out, not a reason to pick none.
+    ranks = [m.rank() for m in (summary.nn_shift, (summary.adv_auc - 0.5).abs()) if m.notna().any()]
+    score = sum(ranks) if ranks else summary.nn_shift
     if score.isna().all():
         raise ValueError("nothing could be measured: every fit and every diagnostic failed (see the reasons above)")
     return str(score.sort_values(kind="stable").index[0])

@@ -3,12 +3,20 @@ Plain helpers (no fixtures) are in helpers.py."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import datasets
 import huggingface_hub.constants
 import pytest
 from helpers import SHARED_DATA, FileServer, make_idx_dir
+from tqdm import tqdm
+
+# Mutation testing (scripts/mutation.sh) forks every mutant's run from one process: tqdm's default
+# lock is a multiprocessing semaphore shared by all of them, and a run stopped while holding it
+# leaves every later progress bar waiting forever (false timeouts). A thread lock is per process.
+tqdm.set_lock(threading.RLock())
+tqdm.monitor_interval = 0  # nor a monitor thread that may hold a lock when the process forks
 
 
 @pytest.fixture
