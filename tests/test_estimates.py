@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy.special import ndtr, ndtri
 from scipy.stats import spearmanr
@@ -363,3 +365,535 @@ def test_one_row_target_still_gets_estimates_without_importance_weights():
                                      val_size=400, progress=False)
     assert r.estimates.estimate.notna().any()
     assert any("no importance weights" in n and "at least 2 rows" in n for n in r.notes)
+
+
+# --- hand-derived values for each piece (mutation testing, issue 13) --------------------------------
+
+def test_probit_clips_both_ends_to_finite_values():
+    np.testing.assert_allclose(E._probit([0.0, 0.5, 1.0]), [ndtri(1e-4), 0.0, -ndtri(1e-4)])
+
+
+def test_probit_kappa_variance_by_the_delta_method_away_from_kappa_one_half():
+    # kappa = (0.9 - 0.2) / 0.8 = 0.875; d probit / d kappa = 1 / phi(z) = sqrt(2 pi) exp(z^2 / 2).
+    a, e, n = 0.9, 0.2, 500
+    z = ndtri(0.875)
+    expected = a * (1 - a) / n / (1 - e) ** 2 * (np.sqrt(2 * np.pi) * np.exp(z**2 / 2)) ** 2
+    assert E._probit_kappa_var(a, e, n) == pytest.approx(expected)
+    # kappa 1 (full agreement): clipped below 1, and the binomial variance floored at 1 / n
+    z1 = ndtri(1 - 1e-4)
+    assert E._probit_kappa_var(1.0, e, 100) == pytest.approx(1 / 100 / 100 / 0.8**2 * 2 * np.pi * np.exp(z1**2))
+    # agreement below chance (kappa < 0): clipped to 1e-4
+    z0 = ndtri(1e-4)
+    assert E._probit_kappa_var(0.1, 0.5, 100) == pytest.approx(0.09 / 100 / 0.25 * 2 * np.pi * np.exp(z0**2))
+
+
+def test_deming_closed_form_by_hand_and_on_uncorrelated_axes():
+    x, y, lam = np.array([0.0, 1.0, 2.0, 4.0]), np.array([1.0, 1.5, 3.5, 4.0]), 2.0
+    sxx, syy = np.var(x), np.var(y)
+    sxy = np.mean((x - x.mean()) * (y - y.mean()))
+    slope = (syy - lam * sxx + np.sqrt((syy - lam * sxx) ** 2 + 4 * lam * sxy**2)) / (2 * sxy)
+    assert E._deming(x, y, lam) == pytest.approx((slope, y.mean() - slope * x.mean()))
+    # exactly uncorrelated axes: a flat line through the mean
+    assert E._deming(np.array([-1.0, 1.0, -1.0, 1.0]), np.array([-1.0, -1.0, 1.0, 1.0]) + 3, 1.0) == (0.0, 3.0)
+
+
+def test_fit_agreement_line_r2_and_residual_sd_by_hand():
+    v = np.array([0.55, 0.62, 0.7, 0.8, 0.9])
+    x = ndtri(v)
+    y = 0.8 * x - 0.3 + np.array([0.05, -0.04, 0.02, -0.06, 0.03])
+    fit = E.fit_agreement_line(v, ndtr(y))
+    slope, bias = np.polyfit(x, y, 1)
+    resid = y - (slope * x + bias)
+    assert fit.r2 == pytest.approx(np.corrcoef(x, y)[0, 1] ** 2)  # least squares: R^2 = r^2
+    assert fit.resid_sd == pytest.approx(np.sqrt(np.sum(resid**2) / 3)) and fit.n_pairs == 5
+    three = E.fit_agreement_line(v[:3], ndtr(y[:3]))
+    r3 = y[:3] - np.polyval(np.polyfit(x[:3], y[:3], 1), x[:3])
+    assert three.resid_sd == pytest.approx(np.sqrt(np.sum(r3**2) / 1))
+    # two pairs are enough; target agreements all equal: a flat line that explains everything
+    assert E.fit_agreement_line([0.6, 0.8], [0.5, 0.7]).n_pairs == 2
+    flat = E.fit_agreement_line([0.6, 0.7, 0.8], [0.75, 0.75, 0.75])
+    assert flat.r2 == 1.0 and flat.slope == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match=r"^agreement-on-the-line needs at least 2 model pairs that agree to different degrees$"):
+        E.fit_agreement_line([0.7, 0.7, 0.7], [0.5, 0.6, 0.7])
+
+
+def test_kappa_line_keeps_least_squares_when_the_target_variance_is_zero():
+    x, y = _noisy_line(np.random.default_rng(13), n=200)
+    fit = E._kappa_line(x, y, np.full(200, 0.01), np.zeros(200))
+    assert fit.slope == pytest.approx(E.fit_agreement_line(x, y).slope)
+
+
+def test_aline_d_is_solved_from_three_models_and_falls_back_to_aline_s_below():
+    # Group 0: three models whose pairs with model 0 sit 0.3 probit above the line (three equations,
+    # ALine-D sees the offset); group 1: two models, one equation, so ALine-D falls back to ALine-S.
+    rng = np.random.default_rng(14)
+    acc = [rng.uniform(0.6, 0.9, 3), rng.uniform(0.6, 0.9, 2)]
+    pairs = []
+    for g, i, j in [(0, 0, 1), (0, 0, 2), (0, 1, 2), (1, 0, 1)]:
+        av = rng.uniform(0.6, 0.95)
+        pairs.append((g, i, j, av, float(ndtr(ndtri(av) - 0.5 + (0.3 if g == 0 and i == 0 else 0.0)))))
+    s, d, _ = E._aline(acc, pairs)
+    assert d[0][0] - s[0][0] > 0.1
+    np.testing.assert_array_equal(d[1], s[1])
+
+
+def test_agreement_on_the_line_default_method_is_aline_d():
+    rng = np.random.default_rng(15)
+    y, P = _zoo(rng)
+    yt, Pt = _zoo(rng, accs=(0.4, 0.6, 0.62, 0.8, 0.82))
+    default, _ = E.agreement_on_the_line([P], [y], [Pt])
+    d, _ = E.agreement_on_the_line([P], [y], [Pt], method="d")
+    s, _ = E.agreement_on_the_line([P], [y], [Pt], method="s")
+    np.testing.assert_array_equal(default[0], d[0])
+    assert np.abs(d[0] - s[0]).max() > 1e-3
+
+
+def test_aline_kappa_with_a_class_nobody_predicts_or_labels():
+    # Three classes, but labels and predictions only use 0 and 1: class shares still have 3 entries.
+    rng = np.random.default_rng(16)
+    y = rng.integers(0, 2, 400)
+    P = np.stack([_model(y, a, rng, 2) for a in (0.6, 0.75, 0.9)])
+    P3 = np.concatenate([P * 0.9, np.full(P.shape[:2] + (1,), 0.1)], axis=2)
+    (est,), fit = E.agreement_on_the_line([P3], [y], [P3], method="kappa")
+    np.testing.assert_allclose(est, (P.argmax(2) == y).mean(1), atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: E.agreement_on_the_line([np.ones((2, 3, 2))], [np.zeros(3, int)] * 2, [np.ones((2, 3, 2))]),
+         "proba_val, y_val and proba_target need one entry per group, and at least one group"),
+        (lambda: E.agreement_on_the_line([np.ones((2, 3, 2))], [np.zeros(3, int)], [np.ones((3, 2))]), "group 0: "),
+        (lambda: E.agreement_on_the_line([np.ones((3, 2))], [np.zeros(3, int)], [np.ones((2, 3, 2))]), "group 0: "),
+        (lambda: E.doc(np.ones((0, 3)), np.zeros(0, int), np.ones((3, 3))), "proba_val must be a 2-D"),
+        (lambda: E.doc(np.ones((3, 2)), np.zeros(3, int), np.ones(3)), "proba_target must be a 2-D"),
+        (lambda: E.importance_weighted(np.ones((3, 2)), np.zeros(3, int), np.ones((3, 2)), weights=[1, np.inf, 1]),
+         "weights must be 3 finite non-negative numbers with a positive sum"),
+        (lambda: E.importance_weighted(np.ones((3, 2)), np.zeros(3, int), np.ones((3, 2)), weights=[0, 0, 0]),
+         "weights must be 3 finite"),
+        (lambda: E.density_ratio(np.ones((0, 2)), np.ones((3, 2))), "X_val and X_target must be non-empty 2-D"),
+        (lambda: E.density_ratio(np.ones((3, 2)), np.ones(3)), "X_val and X_target must be non-empty 2-D"),
+        (lambda: E.density_ratio(np.ones(3), np.ones((3, 2))), "X_val and X_target must be non-empty 2-D"),
+        (lambda: E.density_ratio(np.ones((1, 2)), np.ones((3, 2))),
+         "the domain classifier needs at least 2 rows on each side, got 1 validation"),
+        (lambda: E.estimate_accuracies({}), "no predictions to estimate from$"),
+        (lambda: E.estimate_accuracies({("s", 1): E.GroupPredictions(np.ones((3, 4, 2)), np.zeros(4, int),
+                                                                     np.ones((3, 2, 2)), models=["a", "b"])}, n_boot=0),
+         re.escape("group ('s', 1): 2 model names for 3 models") + "$"),
+    ],
+)
+def test_bad_input_messages(call, message):
+    with pytest.raises(ValueError, match="^" + message):
+        call()
+
+
+def test_one_row_and_small_weights_are_valid_input():
+    pv = np.array([[0.8, 0.2]])
+    assert E.doc(pv, np.array([0]), pv) == 1.0
+    pv = np.array([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8]])
+    y = np.array([0, 1, 1])
+    assert E.importance_weighted(pv, y, pv, weights=[0.0, 0.5, 0.5]) == pytest.approx(0.5)
+    assert E.importance_weighted(pv, y, pv, weights=[0.2, 0.1, 0.1]) == pytest.approx(0.75)
+    assert E.density_ratio(np.arange(4.0).reshape(2, 2), np.arange(4.0).reshape(2, 2) + 1).shape == (2,)
+
+
+def test_confidence_by_hand():
+    p = np.array([[0.5, 0.5, 0.0], [1.0, 0.0, 0.0], [0.7, 0.2, 0.1]])
+    np.testing.assert_allclose(E.confidence(p), [0.5, 1.0, 0.7])
+    np.testing.assert_allclose(E.confidence(p, "negentropy"),
+                               [-np.log(2), 0.0, 0.7 * np.log(0.7) + 0.2 * np.log(0.2) + 0.1 * np.log(0.1)])
+
+
+def test_effective_sample_size_by_hand():
+    assert E.effective_sample_size([1.0, 2.0, 3.0]) == pytest.approx(36 / 14)
+    assert E.effective_sample_size([1e-3] * 4) == pytest.approx(4.0)
+
+
+def test_atc_with_every_validation_row_right_counts_every_target_row():
+    pv = np.array([[0.9, 0.1], [0.8, 0.2]])
+    assert E.atc(pv, np.array([0, 0]), np.array([[0.55, 0.45], [0.6, 0.4]])) == 1.0
+
+
+def test_atc_threshold_is_a_validation_score_not_an_interpolation():
+    # Accuracy 0.75 on scores 0.6..0.9: the threshold is the lowest score 0.6 (the share above it is
+    # 0.75); a target row at 0.65 lies above it (an interpolated 0.675 would drop it).
+    pv = np.array([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]])
+    assert E.atc(pv, np.array([0, 0, 0, 1]), np.array([[0.65, 0.35], [0.55, 0.45]])) == 0.5
+
+
+def test_density_ratio_recovers_the_log_ratio_slope_and_is_reproducible():
+    # N(0, 1) against N(1, 1) along x0: log w = x0 - 1/2, slope 1 in x0.
+    rng = np.random.default_rng(17)
+    Xv, Xt = rng.normal(size=(3000, 2)), rng.normal(size=(3000, 2)) + [1.0, 0.0]
+    w = E.density_ratio(Xv, Xt, random_state=3)
+    assert np.polyfit(Xv[:, 0], np.log(w), 1)[0] == pytest.approx(1.0, abs=0.1)
+    np.testing.assert_array_equal(w, E.density_ratio(Xv, Xt, random_state=3))
+    assert not np.array_equal(w, E.density_ratio(Xv, Xt, random_state=4))
+    np.testing.assert_array_equal(E.density_ratio(Xv, Xt), E.density_ratio(Xv, Xt, random_state=0))
+    np.testing.assert_array_equal(E.density_ratio(Xv, Xt, max_rows=3000), E.density_ratio(Xv, Xt))
+
+
+def test_density_ratio_subsamples_the_target_rows_with_its_seed():
+    rng = np.random.default_rng(18)
+    Xv, Xt = rng.normal(size=(100, 2)), rng.normal(size=(300, 2)) + [1.0, 0.0]
+    keep = np.random.default_rng(5).choice(300, 120, replace=False)
+    np.testing.assert_allclose(E.density_ratio(Xv, Xt, random_state=5, max_rows=120),
+                               E.density_ratio(Xv, Xt[keep], random_state=5))
+
+
+def test_interval_terms_by_hand():
+    fit = E.LineFit(1.0, 0.0, 0.9, 0.2, 10)
+    est, median = np.array([0.6, 0.3]), np.array([0.65, 0.3])
+    boots = np.array([[0.55, 0.3], [0.65, 0.32]])  # two replicates: sd with ddof 1
+    se = np.array([np.sqrt(0.005), np.sqrt(0.0002)])
+    z = ndtri(est)
+    m_line = (ndtr(z + 0.2) - ndtr(z - 0.2)) / 2
+    half = 1.959963984540054 * np.sqrt(se**2 + m_line**2 + (est - median) ** 2)
+    lo, hi = E._interval(est, boots, median, fit)
+    np.testing.assert_allclose(lo, est - half)
+    np.testing.assert_allclose(hi, est + half)
+    three = np.array([[0.5, 0.3], [0.6, 0.3], [0.7, 0.3]])  # sd 0.1 (ddof 1)
+    lo, hi = E._interval(est, three, est, None)
+    np.testing.assert_allclose(hi - lo, [2 * 1.959963984540054 * 0.1, 0.0], atol=1e-12)
+
+
+def test_interval_is_clipped_to_zero_one_on_both_sides():
+    # DoC can leave [0, 1]: both ends of every interval stay inside.
+    est = np.array([1.2, -0.3, 0.95, 0.02])
+    lo, hi = E._interval(est, np.empty((0, 4)), est + np.array([0.05, 0.05, 0.2, 0.2]), None)
+    np.testing.assert_allclose(lo, [1.0, 0.0, 0.95 - 1.959963984540054 * 0.2, 0.0])
+    np.testing.assert_allclose(hi, [1.0, 0.0, 1.0, 0.02 + 1.959963984540054 * 0.2])
+
+
+def test_plausible_median_per_model():
+    point = {e: [np.array([0.8, 0.6])] for e in E.ESTIMATORS}
+    point["aline_s"], point["aline_d"], point["aline_kappa"] = ([np.array([v, np.nan])] for v in (0.40, 0.41, 0.42))
+    # model 0 has a line (the family's median), model 1 none (the median of the five others: 0.6)
+    np.testing.assert_allclose(E._plausible_median(point, 0), [0.41, 0.6])
+    point["aline_kappa"] = [np.array([np.nan, np.nan])]  # ALine-S and -D decide whether there is a line
+    np.testing.assert_allclose(E._plausible_median(point, 0), [0.405, 0.6])
+
+
+def _shifted_group(seed=19, weights=None):
+    rng = np.random.default_rng(seed)
+    y, P = _zoo(rng, n=300)
+    _, Pt = _zoo(rng, n=200, accs=(0.4, 0.5, 0.62, 0.7, 0.85))
+    return E.GroupPredictions(P, y, Pt, weights, models=list("abcde"))
+
+
+def test_engine_point_estimates_match_the_per_model_estimators():
+    rng = np.random.default_rng(20)
+    g = _shifted_group(weights=rng.uniform(0.2, 3.0, 300))
+    t, info = E.estimate_accuracies({("s", 0): g}, n_boot=0)
+    est = t.pivot(index="model", columns="estimator", values="estimate")
+    for m, name in enumerate("abcde"):
+        assert est.loc[name, "doc"] == pytest.approx(E.doc(g.proba_val[m], g.y_val, g.proba_target[m]))
+        assert est.loc[name, "importance_weighted"] == pytest.approx(
+            E.importance_weighted(g.proba_val[m], g.y_val, g.proba_target[m], weights=g.weights))
+    (kappa,), kfit = E.agreement_on_the_line([g.proba_val], [g.y_val], [g.proba_target], method="kappa")
+    np.testing.assert_allclose(est.aline_kappa.to_numpy(), kappa)
+    assert info["kappa_lines"]["s"] == kfit.__dict__
+    assert info["ess"][("s", 0)] == pytest.approx(E.effective_sample_size(g.weights))
+
+
+def test_engine_intervals_use_each_estimators_own_line():
+    # No bootstrap: half = 1.96 sqrt(m_line^2 + m_dis^2), m_line from the kappa line for aline_kappa,
+    # from the plain agreement line for ALine-S/D, none for the others.
+    g = _shifted_group()
+    t, info = E.estimate_accuracies({("s", 0): g}, n_boot=0)
+    est = t.pivot(index="model", columns="estimator", values="estimate")
+    median = est[["aline_s", "aline_d", "aline_kappa"]].median(axis=1)
+    for e in E.ESTIMATORS:
+        rows = t[t.estimator == e].set_index("model")
+        sd = (info["kappa_lines"]["s"] if e == "aline_kappa" else info["lines"]["s"] if e.startswith("aline")
+              else {"resid_sd": 0.0})["resid_sd"]
+        z = ndtri(np.clip(rows.estimate, 1e-4, 1 - 1e-4))
+        half = 1.959963984540054 * np.sqrt(((ndtr(z + sd) - ndtr(z - sd)) / 2) ** 2 + (rows.estimate - median) ** 2)
+        np.testing.assert_allclose(rows.lo, np.clip(rows.estimate - half, 0, 1), err_msg=e)
+        np.testing.assert_allclose(rows.hi, np.clip(rows.estimate + half, 0, 1), err_msg=e)
+    assert info["kappa_lines"]["s"]["resid_sd"] != info["lines"]["s"]["resid_sd"]
+
+
+def test_engine_bootstrap_is_seeded_and_defaults_to_100_replicates_seed_0():
+    g = {("s", 0): _shifted_group()}
+    a, _ = E.estimate_accuracies(g, n_boot=100, random_state=0)
+    b, _ = E.estimate_accuracies(g)
+    c, _ = E.estimate_accuracies(g, n_boot=100, random_state=1)
+    pd.testing.assert_frame_equal(a, b)
+    assert not np.allclose(a.hi - a.lo, c.hi - c.lo)
+
+
+def test_engine_bootstrap_draws_every_validation_row():
+    # One model, two validation rows (one right, one wrong) and the target equal to them: every
+    # estimator says 0.5, so the width of the validation interval is the bootstrap's alone, and
+    # it is zero only if a row is never drawn.
+    pv = np.array([[[0.8, 0.2], [0.8, 0.2]]])
+    t, _ = E.estimate_accuracies({("s", 0): E.GroupPredictions(pv, np.array([0, 1]), pv)}, n_boot=30)
+    row = t[t.estimator == "validation"].iloc[0]
+    assert row.estimate == 0.5 and row.hi - row.lo > 0.3
+
+
+# --- the estimation stage on stand-in plan, splits and fits ---------------------------------------------
+
+def _stage(seed=21, metric="accuracy", labeled=True, models=("a", "b", "c"), drop=(), no_proba=(), poor=False):
+    """A plan, splits and fits as the engine passes them: classes 3, 7, 9 (not column indices),
+    one strategy ``s`` with repeats 0 and 1, models that are right on known shares of the rows."""
+    from types import SimpleNamespace as NS
+
+    rng = np.random.default_rng(seed)
+    classes = np.array([3, 7, 9])
+    X, X_test = rng.normal(size=(120, 2)), rng.normal(size=(90, 2)) + [0.7, 0.0]
+    y, y_test = classes[rng.integers(0, 3, 120)], classes[rng.integers(0, 3, 90)]
+    parts = {("s", 0): (np.arange(60), np.arange(60, 120)), ("s", 1): (np.arange(60, 120), np.arange(60))}
+    preds = {}
+    for r, (_, val) in parts.items():
+        for k, m in enumerate(models):
+            if m in drop:
+                continue
+            yv = np.searchsorted(classes, y[val])
+            pv = _model(yv, 0.5 + 0.15 * k, rng)
+            pt = _model(np.searchsorted(classes, y_test), 0.4 + 0.15 * k, rng) if not poor else rng.dirichlet([1, 1, 1], 90)
+            proba = m not in no_proba
+            preds[(r[0], r[1], m)] = NS(val_proba=pv if proba else None, val_pred=classes[pv.argmax(1)],
+                                        test_proba=pt if proba else None, test_pred=classes[pt.argmax(1)])
+    plan = NS(classes=classes, models={m: None for m in models}, X=X, y=y, X_test=X_test,
+              y_test=y_test if labeled else None, labeled=labeled, random_state=7, seed=lambda r: 7 + r,
+              metric=NS(name=metric))
+    return plan, NS(parts=parts), NS(predictions=preds)
+
+
+def test_group_predictions_maps_classes_and_fills_in_models_without_probabilities():
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage(models=("gone", "a", "b"), drop=("gone",), no_proba=("b",))
+    notes = []
+    g = S._group_predictions(plan, splits, fits, ("s", 1), notes)
+    assert g.models == ["a", "b"] and notes == []
+    val = splits.parts[("s", 1)][1]
+    np.testing.assert_array_equal(g.y_val, np.searchsorted([3, 7, 9], plan.y[val]))
+    pb = fits.predictions[("s", 1, "b")]
+    np.testing.assert_array_equal(g.proba_val[1], np.eye(3)[np.searchsorted([3, 7, 9], pb.val_pred)])
+    np.testing.assert_array_equal(g.proba_target[1], np.eye(3)[np.searchsorted([3, 7, 9], pb.test_pred)])
+    np.testing.assert_array_equal(g.proba_val[0], fits.predictions[("s", 1, "a")].val_proba)
+    np.testing.assert_array_equal(g.proba_target[0], fits.predictions[("s", 1, "a")].test_proba)
+    np.testing.assert_allclose(g.weights, E.density_ratio(plan.X[val], plan.X_test, random_state=8))
+
+
+def test_group_predictions_subsamples_the_target_for_the_domain_classifier(monkeypatch):
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage()
+    monkeypatch.setattr(S, "DOMAIN_ROWS", 50)
+    g = S._group_predictions(plan, splits, fits, ("s", 0), [])
+    val = splits.parts[("s", 0)][1]
+    np.testing.assert_allclose(g.weights, E.density_ratio(plan.X[val], plan.X_test, random_state=7, max_rows=50))
+
+
+def test_estimate_scores_passes_seed_and_replicates_and_keeps_the_lines_and_ess():
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage()
+    est = S.estimate_scores(plan, splits, fits, n_boot=5)
+    groups = {k: S._group_predictions(plan, splits, fits, k, []) for k in splits.parts}
+    table, info = E.estimate_accuracies(groups, n_boot=5, random_state=7)
+    assert list(est.table.columns) == S.ESTIMATE_COLUMNS + ["ess", "test_score"]
+    np.testing.assert_allclose(est.table[["estimate", "lo", "hi"]], table[["estimate", "lo", "hi"]])
+    assert est.lines == info["kappa_lines"] and est.lines["s"] is not None
+    assert est.ess == {"s/0": info["ess"][("s", 0)], "s/1": info["ess"][("s", 1)]}
+    truth = np.mean(fits.predictions[("s", 1, "b")].test_pred == plan.y_test)
+    assert est.table.set_index(["repeat", "model", "estimator"]).test_score[(1, "b", "doc")] == truth
+    assert est.default == E.DEFAULT_ESTIMATOR
+    assert set(est.summary.index.get_level_values("estimator")) == set(E.ESTIMATORS)
+
+
+def test_estimate_scores_notes_other_metrics_and_a_poor_line():
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage(metric="log_loss", poor=True)
+    est = S.estimate_scores(plan, splits, fits, n_boot=0)
+    groups = {k: S._group_predictions(plan, splits, fits, k, []) for k in splits.parts}
+    r2 = E.estimate_accuracies(groups, n_boot=0)[1]["lines"]["s"]["r2"]
+    assert r2 < E.POOR_FIT_R2
+    assert est.notes == [f"s: the agreement line fits poorly (R^2 {r2:.2f}); estimates are less reliable",
+                         "the label-free estimates are of accuracy, not of log_loss"]
+
+
+def test_estimate_scores_without_a_line_or_labels():
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage(models=("a",), labeled=False)
+    est = S.estimate_scores(plan, splits, fits, n_boot=0)
+    assert est.notes == [] and est.lines == {"s": None} and est.summary.empty and "test_score" not in est.table
+
+
+def test_estimate_scores_notes_a_failing_part_and_goes_on():
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage()
+    fits.predictions[("s", 0, "b")].val_proba = np.ones((5, 3)) / 3  # cannot be stacked with model a's
+    est = S.estimate_scores(plan, splits, fits, n_boot=0)
+    assert len(est.notes) == 1 and est.notes[0].startswith("s, repeat 0: no estimates (ValueError: ")
+    assert set(est.table.repeat) == {1}
+
+
+def test_estimate_scores_errors():
+    from types import SimpleNamespace as NS
+
+    from splitters import estimation as S
+
+    plan, splits, _ = _stage()
+    with pytest.raises(ValueError, match=re.escape("no predictions to estimate from: run fit_models(..., "
+                                                   "keep_predictions=True)") + "$"):
+        S.estimate_scores(plan, splits, NS(predictions={}))
+    other = NS(predictions={("other", 0, "a"): None})
+    with pytest.raises(ValueError, match=r"^no model of any strategy has predictions to estimate from$"):
+        S.estimate_scores(plan, splits, other)
+
+
+def _scored_table():
+    return pd.DataFrame({"strategy": "r", "repeat": [0, 0, 0, 1, 1, 1] * 2, "model": list("abcabc") * 2,
+                         "estimator": ["doc"] * 6 + ["atc_maxprob"] * 6, "val_score": 0.9,
+                         "estimate": [0.5, 0.7, 0.6, 0.5, 0.8, np.nan, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7],
+                         "lo": [0.4, 0.6, 0.5, 0.45, 0.7, np.nan, 0.5, 0.5, 0.5, 0.6, 0.6, 0.6],
+                         "hi": [0.6, 0.8, 0.6, 0.55, 0.9, np.nan, 0.7, 0.7, 0.7, 0.8, 0.8, 0.8],
+                         "test_score": [0.6, 0.62, 0.8, 0.75, 0.7, 0.65, 0.6, 0.6, 0.6, 0.7, 0.7, 0.7]})
+
+
+def test_summarise_estimates_by_hand():
+    from splitters import estimation as S
+
+    t = _scored_table()
+    unestimated = t[(t.repeat == 0) & (t.estimator == "doc")].assign(repeat=2, estimate=np.nan, lo=np.nan, hi=np.nan)
+    s = S.summarise_estimates(pd.concat([t, unestimated]).assign(ess=np.nan))
+    assert list(s.index) == [("r", "doc"), ("r", "atc_maxprob")]  # in the table's order
+    doc = s.loc[("r", "doc")]
+    # errors -0.1, 0.08, -0.2, -0.25, 0.1 (the NaN row left out); a0's hi 0.6 = its test score counts
+    # as covered, so does b1's lo 0.7; c0, a1 and the NaN interval do not cover
+    assert doc.mae == pytest.approx(0.146) and doc.bias == pytest.approx(-0.074)
+    assert doc.coverage == pytest.approx(3 / 9) and doc.width == pytest.approx((0.2 + 0.2 + 0.1 + 0.1 + 0.2) / 5)
+    # repeat 0: estimated order a < c < b, true a < b < c (Spearman 0.5), b shipped where c (0.8) was
+    # best; repeat 1 (c unestimated): b estimated above a but a is better (-1), shipping b costs 0.05
+    # (repeat 2, nothing estimated, has neither)
+    assert doc.spearman == pytest.approx((0.5 - 1.0) / 2)
+    assert doc.regret == pytest.approx((0.18 + 0.05) / 2)
+    atc = s.loc[("r", "atc_maxprob")]
+    assert np.isnan(atc.spearman) and atc.regret == pytest.approx(0.0) and atc.coverage == 1.0
+
+
+def test_model_estimates_and_model_to_ship_messages():
+    from splitters import estimation as S
+
+    t = _scored_table()
+    with pytest.raises(ValueError, match=re.escape("no estimates for strategy 'x' and estimator 'doc'; estimators: "
+                                                   "['atc_maxprob', 'doc'], strategies: ['r']") + "$"):
+        S.model_estimates(t, "x", "doc")
+    t2 = t.assign(test_score=np.nan)  # unlabeled: test scores NaN do not hide the estimates
+    assert S.model_to_ship(t2, "r", "doc")["model"] == "b"
+    with pytest.raises(ValueError, match=re.escape("no finite 'doc' estimates for strategy 'r'") + "$"):
+        S.model_to_ship(t.assign(estimate=np.nan), "r", "doc")
+
+
+def test_doc_uses_each_target_rows_own_confidence():
+    pv = np.array([[0.9, 0.1], [0.7, 0.3]])
+    pt = np.array([[0.6, 0.4], [0.2, 0.8], [0.5, 0.5]])  # mean max-probability (0.6 + 0.8 + 0.5) / 3
+    assert E.doc(pv, np.array([0, 1]), pt) == pytest.approx(0.5 - (0.8 - 1.9 / 3))
+
+
+def test_aline_s_applies_the_fitted_line_to_each_validation_accuracy():
+    rng = np.random.default_rng(22)
+    y, P = _zoo(rng)
+    _, Pt = _zoo(rng, accs=(0.4, 0.6, 0.62, 0.8, 0.82))
+    (s,), fit = E.agreement_on_the_line([P], [y], [Pt], method="s")
+    acc = (P.argmax(2) == y).mean(1)
+    np.testing.assert_allclose(s, ndtr(fit.slope * ndtri(acc) + fit.bias))
+
+
+@pytest.mark.parametrize("pv, pt", [((2, 3, 2), (2, 2)), ((2, 3), (2, 3, 2))])
+def test_agreement_on_the_line_names_the_group_with_a_bad_shape(pv, pt):
+    with pytest.raises(ValueError, match=r"^group 0: proba_val must be"):
+        E.agreement_on_the_line([np.ones(pv)], [np.zeros(3, int)], [np.ones(pt)])
+
+
+def test_probabilities_that_are_not_numbers_are_a_clear_error():
+    with pytest.raises(ValueError, match=r"^proba_val contains NaN or infinite values$"):
+        E.doc(np.array([[0.5, None], [0.5, 0.5]], dtype=object), np.zeros(2, int), np.ones((2, 2)) / 2)
+
+
+def test_bootstrap_widens_the_agreement_intervals():
+    g = {("s", 0): _shifted_group()}
+    still, _ = E.estimate_accuracies(g, n_boot=0)
+    boot, _ = E.estimate_accuracies(g, n_boot=10)
+    for e in ("aline_s", "aline_d", "aline_kappa"):
+        w0 = (still.hi - still.lo)[still.estimator == e]
+        w1 = (boot.hi - boot.lo)[boot.estimator == e]
+        assert (w1.to_numpy() > w0.to_numpy() + 1e-6).all(), e
+
+
+def test_plausible_median_falls_back_per_model_to_its_own_estimators():
+    point = {e: [np.array([0.9, 0.3])] for e in E.ESTIMATORS}
+    point["aline_s"] = point["aline_d"] = point["aline_kappa"] = [np.array([np.nan, np.nan])]
+    np.testing.assert_allclose(E._plausible_median(point, 0), [0.9, 0.3])
+
+
+def test_density_ratio_trains_on_at_most_20000_target_rows_by_default():
+    rng = np.random.default_rng(23)
+    Xv, Xt = rng.normal(size=(50, 1)), rng.normal(size=(20001, 1)) + 0.5
+    np.testing.assert_array_equal(E.density_ratio(Xv, Xt), E.density_ratio(Xv, Xt, max_rows=20000))
+
+
+def test_estimate_scores_draws_50_replicates_by_default():
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage()
+    pd.testing.assert_frame_equal(S.estimate_scores(plan, splits, fits).table,
+                                  S.estimate_scores(plan, splits, fits, n_boot=50).table)
+
+
+def test_density_ratio_of_a_certain_domain_classifier_stays_finite(monkeypatch):
+    # A classifier that says p(target) = 0 or 1 exactly: the probabilities are clipped to
+    # [1e-6, 1 - 1e-6], so the weights are the two odds 1e-6 / (1 - 1e-6) and its inverse, normalised.
+    import sklearn.linear_model
+
+    class Certain:
+        def __init__(self, **kw):
+            pass
+
+        def fit(self, X, y):
+            return self
+
+        def predict_proba(self, X):
+            p = (X[:, 0] > 0).astype(float)
+            return np.column_stack([1 - p, p])
+
+    monkeypatch.setattr(sklearn.linear_model, "LogisticRegression", Certain)
+    Xv = np.array([[-1.0], [1.0], [-2.0], [2.0]])
+    w = E.density_ratio(Xv, np.array([[1.0], [3.0], [-1.0], [4.0]]))
+    odds = np.array([1e-6 / (1 - 1e-6), (1 - 1e-6) / 1e-6] * 2)
+    np.testing.assert_allclose(w, odds / odds.mean())
+
+
+def test_a_line_at_exactly_the_poor_fit_r2_counts_as_good(monkeypatch):
+    calls = []
+
+    def fit(v, t, var_ratio=None):
+        calls.append(var_ratio)
+        return E.LineFit(1.0, 0.0, E.POOR_FIT_R2, 0.1, len(v))
+
+    monkeypatch.setattr(E, "fit_agreement_line", fit)
+    E._kappa_line(np.array([0.6, 0.7]), np.array([0.6, 0.7]), np.array([1.0, 1.0]), np.array([2.0, 2.0]))
+    assert calls == [None, 2.0]  # least squares first, then Deming with the variance ratio
+
+
+def test_estimate_scores_says_nothing_about_a_line_at_exactly_the_poor_fit_r2(monkeypatch):
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage()
+    real = S.estimate_accuracies
+
+    def at_the_bar(groups, **kw):
+        table, info = real(groups, **kw)
+        info["lines"]["s"]["r2"] = E.POOR_FIT_R2
+        return table, info
+
+    monkeypatch.setattr(S, "estimate_accuracies", at_the_bar)
+    assert S.estimate_scores(plan, splits, fits, n_boot=0).notes == []
