@@ -20,6 +20,7 @@ import numpy as np
 
 from mnist_hf.idx import to_idx_bytes, write_idx
 from mnist_hf.sources import DatasetSpec
+from splitters.base import ValidationSplitter
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MNIST_HF_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -253,3 +254,15 @@ class FileServer:
     def close(self):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class DropClass(ValidationSplitter):
+    """A validation splitter that puts every row of class 2 into validation (its own ``split()``, so
+    not the engine's fast path): the training part never sees that class."""
+
+    def __init__(self, val_size=0.1):
+        self.val_size = val_size
+
+    def split(self, X, y=None, groups=None):
+        val = np.flatnonzero(np.asarray(y) == 2)
+        yield np.setdiff1d(np.arange(len(X)), val), val

@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import DropClass
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
@@ -126,16 +127,6 @@ def test_outputs(tmp_path):
     for key in ("val_vs_test", "gap", "distances"):
         assert open(paths[key], "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
-
-class DropClass(ValidationSplitter):
-    """Puts every row of class 2 into validation: the training part never sees it."""
-
-    def __init__(self, val_size=0.1):
-        self.val_size = val_size
-
-    def split(self, X, y=None, groups=None):
-        val = np.flatnonzero(np.asarray(y) == 2)
-        yield np.setdiff1d(np.arange(len(X)), val), val
 
 
 def test_strategy_that_leaves_a_class_out_is_reported_and_the_run_carries_on():

@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import DropClass
 from scipy.spatial.distance import cdist
 from scipy.stats import wasserstein_distance
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -100,17 +101,6 @@ class FailsToSplit(ValidationSplitter):
 
     def _validation_indices(self, X, y, groups, n_val, rng):
         raise RuntimeError("planted split failure")
-
-
-class DropClass(ValidationSplitter):
-    """Every row of class 2 goes to validation (its own split(), so not the engine's fast path)."""
-
-    def __init__(self, val_size=0.1):
-        self.val_size = val_size
-
-    def split(self, X, y=None, groups=None):
-        val = np.flatnonzero(np.asarray(y) == 2)
-        yield np.setdiff1d(np.arange(len(X)), val), val
 
 
 class CountingTail(TailSplit):
