@@ -2,6 +2,10 @@
 
     python scripts/bench_estimates.py [--data-dir ../shared/data/fashion-mnist] [--seeds 0 1]
         [--scenarios none rotate:15 ...] [--out docs/estimates]
+    python scripts/bench_estimates.py --rescore docs/estimates/estimates.json
+
+``--rescore`` re-scores a saved run (its estimates, unchanged) without fitting anything: the
+tables and the plot are written again from it, with the measures of today's code.
 
 For every seed: a random pool of 20,000 training images (PCA-50 features fitted on it), and for
 every scenario the 10,000 test images shifted (``A+B`` applies A then B). Each pair goes through
@@ -9,7 +13,9 @@ every scenario the 10,000 test images shifted (``A+B`` applies A then B). Each p
 default zoo), so the product's code is what is measured. Per scenario and estimator: MAE and bias
 of the estimated test accuracy (points), interval coverage, Spearman between estimated and true
 test accuracy over the models, the regret of shipping the model the estimate prefers, and the mean
-width of the 95% intervals (points). Writes
+width of the 95% intervals (points). The MAE table also gives the line floor
+(``splitters.estimation.line_floor``): the error of the best probit line from validation to test
+accuracy, fitted with the test labels, below which no agreement-on-the-line estimator can go. Writes
 ``estimates.md``, ``estimates.json`` and ``estimated_vs_true.png`` to ``--out``.
 """
 
@@ -47,7 +53,22 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--n-jobs", type=int, default=-1)
     p.add_argument("--out", default=os.path.join(HERE, "..", "docs", "estimates"))
+    p.add_argument("--rescore", metavar="JSON", help="re-score the estimates saved in this estimates.json "
+                   "instead of running the suite (its arguments and run time are kept)")
     return p.parse_args(argv)
+
+
+def saved_run(args) -> tuple[pd.DataFrame, float, argparse.Namespace]:
+    """The estimates, run time and arguments of the run saved in ``args.rescore``."""
+    try:
+        with open(args.rescore, encoding="utf-8") as f:
+            saved = json.load(f)
+        table, seconds = pd.DataFrame(saved["estimates"]), float(saved["seconds"])
+        kept = argparse.Namespace(**{**saved["args"], "out": args.out, "rescore": args.rescore})
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        sys.exit(f"--rescore {args.rescore}: not an estimates.json written by this script "
+                 f"({type(err).__name__}: {err})")
+    return table, seconds, kept
 
 
 def shifted(spec: str, images: np.ndarray, labels: np.ndarray, seed: int):
@@ -93,23 +114,24 @@ def run(args) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
-def score(table: pd.DataFrame) -> pd.DataFrame:
+def score(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     """Per scenario and estimator: MAE, bias (points), coverage, interval width (points), Spearman,
-    regret (points)."""
-    from splitters.estimation import summarise_estimates
+    regret (points); and per scenario the line floor (points). Means over seeds."""
+    from splitters.estimation import line_floor, summarise_estimates
 
-    parts = []
+    parts, floors = [], {}
     for (spec, seed), part in table.groupby(["scenario", "seed"], sort=False):
         s = summarise_estimates(part).reset_index().assign(scenario=spec, seed=seed)
         parts.append(s)
+        floors[(spec, seed)] = 100 * line_floor(part).mean()
     per_seed = pd.concat(parts)
     measures = ["mae", "bias", "coverage", "width", "spearman", "regret"]
     out = per_seed.groupby(["scenario", "estimator"], sort=False)[measures].mean()
     out[["mae", "bias", "width", "regret"]] *= 100
-    return out
+    return out, pd.Series(floors).groupby(level=0, sort=False).mean()
 
 
-def markdown(scores: pd.DataFrame, scenarios: list[str], seconds: float, args) -> str:
+def markdown(scores: pd.DataFrame, floors: pd.Series, scenarios: list[str], seconds: float, args) -> str:
     lines = [f"Fashion-MNIST, pool {args.pool:,} (random subset of train, seeds {args.seeds}), validation "
              f"{args.val_size:,} (`random`, {args.repeats} repeats), PCA-50, default zoo of 7 models; "
              f"estimated vs true test accuracy of every model. Default estimator: `{DEFAULT_ESTIMATOR}`. "
@@ -119,15 +141,21 @@ def markdown(scores: pd.DataFrame, scenarios: list[str], seconds: float, args) -
                                ("width", "mean interval width (points)", "{:.1f}"),
                                ("spearman", "Spearman (models)", "{:.2f}"),
                                ("regret", "regret of the model picked (points)", "{:.2f}")):
-        lines += [f"**{title}**", "", "| scenario | " + " | ".join(ESTIMATORS) + " |",
-                  "|---|" + "---:|" * len(ESTIMATORS)]
+        floor = metric == "mae"  # the floor bounds the error, and only the error
+        lines += [f"**{title}**", "", "| scenario | " + " | ".join(ESTIMATORS) + (" | line floor* |" if floor else " |"),
+                  "|---|" + "---:|" * (len(ESTIMATORS) + floor)]
         for spec in scenarios + ["mean (shifted)", "mean (all)"]:
-            if spec.startswith("mean"):
-                chosen = [s for s in scenarios if s != "none"] if "shifted" in spec else scenarios
-                vals = scores.loc[chosen][metric].groupby(level="estimator").mean()
+            if spec == "mean (shifted)":
+                chosen = [s for s in scenarios if s != "none"]
             else:
-                vals = scores.loc[spec][metric]
-            lines.append(f"| {spec} | " + " | ".join(fmt.format(vals[e]) for e in ESTIMATORS) + " |")
+                chosen = scenarios if spec == "mean (all)" else [spec]
+            vals = scores.loc[chosen][metric].groupby(level="estimator").mean()
+            cells = [fmt.format(vals[e]) for e in ESTIMATORS] + ([fmt.format(floors[chosen].mean())] if floor else [])
+            lines.append(f"| {spec} | " + " | ".join(cells) + " |")
+        if floor:
+            lines += ["", "\\* Uses the test labels: the error of the best probit line from validation to test "
+                      "accuracy (`splitters.estimation.line_floor`), below which no agreement-on-the-line "
+                      "estimator can go."]
         lines.append("")
     return "\n".join(lines)
 
@@ -140,17 +168,20 @@ def plot(table: pd.DataFrame, path: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     os.makedirs(args.out, exist_ok=True)
-    start = time.perf_counter()
-    table = run(args)
-    seconds = time.perf_counter() - start
-    scores = score(table)
-    text = markdown(scores, list(dict.fromkeys(table.scenario)), seconds, args)
+    if args.rescore:
+        table, seconds, args = saved_run(args)
+    else:
+        start = time.perf_counter()
+        table = run(args)
+        seconds = time.perf_counter() - start
+    scores, floors = score(table)
+    text = markdown(scores, floors, list(dict.fromkeys(table.scenario)), seconds, args)
     print(text)
     with open(os.path.join(args.out, "estimates.md"), "w", encoding="utf-8") as f:
         f.write(text)
     with open(os.path.join(args.out, "estimates.json"), "w", encoding="utf-8") as f:
         json.dump({"args": vars(args), "seconds": seconds, "default_estimator": DEFAULT_ESTIMATOR,
-                   "scores": scores.reset_index().to_dict(orient="records"),
+                   "scores": scores.reset_index().to_dict(orient="records"), "line_floor": floors.to_dict(),
                    "estimates": table.to_dict(orient="records")}, f, indent=1, default=float)
     plot(table, os.path.join(args.out, "estimated_vs_true.png"))
     print("written: " + ", ".join(os.path.join(args.out, n) for n in ("estimates.md", "estimates.json",

@@ -14,12 +14,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize
+from scipy.special import ndtr
 
 from .estimates import (
     DEFAULT_ESTIMATOR,
     ESTIMATORS,
     POOR_FIT_R2,
     GroupPredictions,
+    _probit,
     density_ratio,
     estimate_accuracies,
 )
@@ -185,6 +188,69 @@ def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
                         "width": float((part.hi - part.lo).mean()),
                         "spearman": float(rho), "regret": float(reg)})
     return pd.DataFrame(records).set_index(["strategy", "estimator"])
+
+
+def line_floor(table: pd.DataFrame) -> pd.Series:
+    """The mean absolute error of the best probit line from validation to test accuracy, fitted
+    with the test labels: a floor for the agreement-on-the-line estimators.
+
+    ``aline_s`` and ``aline_kappa`` map every model's validation score to its estimate through one
+    line in probit space per strategy (fitted over all its repeats). However that line is found,
+    its error cannot fall below that of the line chosen, with the test scores in hand, to minimise
+    the very error being measured; what remains is how far the models' test scores lie off any
+    line. The fit is in-sample (two parameters), so the floor is optimistic; it is found by least
+    absolute deviations on the accuracy scale (Nelder-Mead started from the least-squares probit
+    line and from a grid, the best kept), so a local minimum can only make the floor too high.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Rows with ``strategy``, ``repeat``, ``model``, ``val_score`` and ``test_score`` (for example
+        :attr:`Estimates.table`; each (strategy, repeat, model) counts once, whatever the estimator).
+
+    Returns
+    -------
+    Series
+        Per strategy, the floor (accuracy scale, like ``mae`` in :func:`summarise_estimates`).
+
+    Raises
+    ------
+    ValueError
+        When ``table`` has no ``test_score`` column.
+
+    Examples
+    --------
+    >>> from scipy.special import ndtr
+    >>> v = ndtr(np.array([0.0, 0.5, 1.0, 1.5])); t = ndtr(0.8 * np.array([0.0, 0.5, 1.0, 1.5]) - 0.6)
+    >>> tab = pd.DataFrame({"strategy": "random", "repeat": 0, "model": list("abcd"), "val_score": v,
+    ...                     "test_score": t})
+    >>> float(line_floor(tab)["random"]) < 1e-6
+    True
+    """
+    if "test_score" not in table:
+        raise ValueError("line_floor needs test scores: the table has no 'test_score' column")
+    fits = table.drop_duplicates(["strategy", "repeat", "model"]).dropna(subset=["val_score", "test_score"])
+    out = {}
+    for s, part in fits.groupby("strategy", sort=False):
+        x, t = _probit(part.val_score.to_numpy()), part.test_score.to_numpy()
+        out[s] = _lad_probit_line(x, t)
+    return pd.Series(out, name="line_floor", dtype=float)
+
+
+def _lad_probit_line(x: np.ndarray, t: np.ndarray) -> float:
+    """min over (slope, bias) of mean |ndtr(slope * x + bias) - t|."""
+    def mae(q):
+        return float(np.mean(np.abs(ndtr(q[0] * x + q[1]) - t)))
+
+    if np.ptp(x) == 0:  # every line is a constant here: the best one is the median
+        return mae([0.0, float(_probit(np.median(t)))])
+    if len(x) < 3:  # a line through two points is exact
+        return 0.0
+    starts = [np.polyfit(x, _probit(t), 1)]
+    starts += [(a, float(np.median(_probit(t) - a * x))) for a in np.linspace(-1.0, 3.0, 9)]
+    best = min(minimize(mae, q, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000}).fun
+               for q in starts)
+    return float(best)
 
 
 def model_estimates(table: pd.DataFrame, strategy: str, estimator: str = DEFAULT_ESTIMATOR) -> pd.DataFrame:

@@ -897,3 +897,116 @@ def test_estimate_scores_says_nothing_about_a_line_at_exactly_the_poor_fit_r2(mo
 
     monkeypatch.setattr(S, "estimate_accuracies", at_the_bar)
     assert S.estimate_scores(plan, splits, fits, n_boot=0).notes == []
+
+
+# ---------------------------------------------------------------------------------------------
+# the line floor: how close any agreement-on-the-line estimator could come, given the test labels
+
+
+def _floor_table(v, t, strategy="random", estimators=("doc", "aline_kappa")):
+    rows = [{"strategy": strategy, "repeat": i % 2, "model": f"m{i}", "estimator": e, "val_score": a, "test_score": b}
+            for i, (a, b) in enumerate(zip(v, t)) for e in estimators]
+    return pd.DataFrame(rows)
+
+
+def test_line_floor_is_zero_when_test_scores_lie_on_a_probit_line():
+    from splitters.estimation import line_floor
+
+    z = np.array([-0.5, 0.0, 0.4, 0.9, 1.3, 2.0])
+    floor = line_floor(_floor_table(ndtr(z), ndtr(0.7 * z - 0.4)))
+    assert list(floor.index) == ["random"] and floor["random"] < 1e-6
+
+
+def test_line_floor_leaves_only_the_model_off_the_line():
+    # Five models on a probit line and one a point below it: the best line keeps the five exact,
+    # so the floor is that one point over six models (a line that moved to meet it would err on
+    # the five instead).
+    from splitters.estimation import line_floor
+
+    z = np.array([-0.5, 0.0, 0.4, 0.9, 1.3, 2.0])
+    t = ndtr(0.7 * z - 0.4)
+    t[3] -= 0.01
+    assert line_floor(_floor_table(ndtr(z), t))["random"] == pytest.approx(0.01 / 6, abs=1e-6)
+
+
+def test_line_floor_is_no_worse_than_the_least_squares_probit_line_and_is_per_strategy():
+    from splitters.estimation import line_floor
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(0.8, 0.5, 21)
+    v, t = ndtr(z), ndtr(0.6 * z - 0.3 + rng.normal(0, 0.15, 21))
+    s, b = np.polyfit(z, ndtri(t), 1)
+    table = pd.concat([_floor_table(v, t, "random"), _floor_table(v, ndtr(z), "tail")])
+    floor = line_floor(table)
+    assert floor["random"] <= np.mean(np.abs(ndtr(s * z + b) - t)) + 1e-12
+    assert floor["random"] > 0.005 and floor["tail"] < 1e-6
+
+
+def test_line_floor_of_one_validation_score_is_the_median_and_of_two_models_zero():
+    from splitters.estimation import line_floor
+
+    same_x = line_floor(_floor_table([0.8, 0.8, 0.8], [0.6, 0.7, 0.9]))["random"]
+    assert same_x == pytest.approx((0.1 + 0 + 0.2) / 3, abs=1e-6)  # the median, 0.7, is the best constant
+    assert line_floor(_floor_table([0.7, 0.9], [0.5, 0.6]))["random"] == 0.0
+
+
+def test_line_floor_needs_test_scores():
+    from splitters.estimation import line_floor
+
+    with pytest.raises(ValueError, match="test_score"):
+        line_floor(_floor_table([0.7, 0.9], [0.5, 0.6]).drop(columns="test_score"))
+
+
+def _bench():
+    import importlib.util
+    import pathlib
+    import sys
+
+    scripts = pathlib.Path(__file__).resolve().parents[1] / "scripts"
+    sys.path.insert(0, str(scripts))
+    spec = importlib.util.spec_from_file_location("bench_estimates", scripts / "bench_estimates.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_bench_estimates_rescores_a_saved_run_with_the_line_floor(tmp_path):
+    import json
+
+    from splitters.estimation import line_floor
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for scenario, drop in (("none", 0.0), ("rotate:15", 0.2)):
+        for seed in (0, 1):
+            for repeat in range(2):
+                for model, acc in (("a", 0.7), ("b", 0.8), ("c", 0.9)):
+                    val = acc + rng.normal(0, 0.01)
+                    test = val - drop + rng.normal(0, 0.02)
+                    for e in E.ESTIMATORS:
+                        est = val - drop * (e != "validation")
+                        rows.append({"strategy": "random", "repeat": repeat, "model": model, "estimator": e,
+                                     "val_score": val, "estimate": est, "lo": est - 0.05, "hi": est + 0.05,
+                                     "test_score": test, "seed": seed, "scenario": scenario})
+    saved = tmp_path / "saved.json"
+    args = {"data_dir": "x", "seeds": [0, 1], "scenarios": ["none", "rotate:15"], "pool": 100, "val_size": 20,
+            "repeats": 2, "n_jobs": 1, "out": "elsewhere"}
+    saved.write_text(json.dumps({"args": args, "seconds": 90.0, "estimates": rows}))
+    out = tmp_path / "out"
+    assert _bench().main(["--rescore", str(saved), "--out", str(out)]) == 0
+    text = (out / "estimates.md").read_text()
+    assert "Run time 1.5 min" in text and "| scenario | validation |" in text and "line floor* |" in text
+    table = pd.DataFrame(rows)
+    floor = np.mean([line_floor(g)["random"] for _, g in table[table.scenario == "rotate:15"].groupby("seed")])
+    row = next(line for line in text.splitlines() if line.startswith("| rotate:15 |"))
+    assert row.endswith(f"| {100 * floor:.1f} |")
+    written = json.loads((out / "estimates.json").read_text())
+    assert written["estimates"] == rows and written["line_floor"]["rotate:15"] == pytest.approx(100 * floor)
+    assert (out / "estimated_vs_true.png").stat().st_size > 0
+
+
+def test_bench_estimates_rescore_names_a_file_it_cannot_read(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    with pytest.raises(SystemExit, match=re.escape("bad.json: not an estimates.json")):
+        _bench().main(["--rescore", str(bad), "--out", str(tmp_path)])
