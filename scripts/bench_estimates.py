@@ -15,7 +15,8 @@ of the estimated test accuracy (points), interval coverage, Spearman between est
 test accuracy over the models, the regret of shipping the model the estimate prefers, and the mean
 width of the 95% intervals (points). The MAE table also gives the line floor
 (``splitters.estimation.line_floor``): the error of the best probit line from validation to test
-accuracy, fitted with the test labels, below which no agreement-on-the-line estimator can go. Writes
+accuracy, fitted with the test labels, below which no estimator that applies one line (``aline_s``)
+can go. Writes
 ``estimates.md``, ``estimates.json`` and ``estimated_vs_true.png`` to ``--out``.
 """
 
@@ -154,8 +155,9 @@ def markdown(scores: pd.DataFrame, floors: pd.Series, scenarios: list[str], seco
             lines.append(f"| {spec} | " + " | ".join(cells) + " |")
         if floor:
             lines += ["", "\\* Uses the test labels: the error of the best probit line from validation to test "
-                      "accuracy (`splitters.estimation.line_floor`), below which no agreement-on-the-line "
-                      "estimator can go."]
+                      "accuracy (`splitters.estimation.line_floor`), below which no estimator that applies one "
+                      "line (aline_s) can go; aline_kappa's kappa-space line had the same floor on the "
+                      "development scenarios."]
         lines.append("")
     return "\n".join(lines)
 

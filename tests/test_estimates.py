@@ -900,7 +900,7 @@ def test_estimate_scores_says_nothing_about_a_line_at_exactly_the_poor_fit_r2(mo
 
 
 # ---------------------------------------------------------------------------------------------
-# the line floor: how close any agreement-on-the-line estimator could come, given the test labels
+# the line floor: how close an estimator that applies one probit line could come, given the test labels
 
 
 def _floor_table(v, t, strategy="random", estimators=("doc", "aline_kappa")):
