@@ -115,24 +115,29 @@ def run(args) -> pd.DataFrame:
     return pd.concat(tables, ignore_index=True)
 
 
-def score(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+FLOORS = {"line floor*": False, "kappa line floor*": True}  # column -> line_floor's kappa
+
+
+def score(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per scenario and estimator: MAE, bias (points), coverage, interval width (points), Spearman,
-    regret (points); and per scenario the line floor (points). Means over seeds."""
+    regret (points); and per scenario the line floors (points; the kappa one when the run saved
+    the chance accuracies). Means over seeds."""
     from splitters.estimation import line_floor, summarise_estimates
 
-    parts, floors = [], {}
+    floors = {c: k for c, k in FLOORS.items() if not k or table.get("chance_val", pd.Series()).notna().any()}
+    parts, floor_rows = [], {}
     for (spec, seed), part in table.groupby(["scenario", "seed"], sort=False):
         s = summarise_estimates(part).reset_index().assign(scenario=spec, seed=seed)
         parts.append(s)
-        floors[(spec, seed)] = 100 * line_floor(part).mean()
+        floor_rows[(spec, seed)] = {c: 100 * line_floor(part, kappa=k).mean() for c, k in floors.items()}
     per_seed = pd.concat(parts)
     measures = ["mae", "bias", "coverage", "width", "spearman", "regret"]
     out = per_seed.groupby(["scenario", "estimator"], sort=False)[measures].mean()
     out[["mae", "bias", "width", "regret"]] *= 100
-    return out, pd.Series(floors).groupby(level=0, sort=False).mean()
+    return out, pd.DataFrame.from_dict(floor_rows, orient="index").groupby(level=0, sort=False).mean()
 
 
-def markdown(scores: pd.DataFrame, floors: pd.Series, scenarios: list[str], seconds: float, args) -> str:
+def markdown(scores: pd.DataFrame, floors: pd.DataFrame, scenarios: list[str], seconds: float, args) -> str:
     lines = [f"Fashion-MNIST, pool {args.pool:,} (random subset of train, seeds {args.seeds}), validation "
              f"{args.val_size:,} (`random`, {args.repeats} repeats), PCA-50, default zoo of 7 models; "
              f"estimated vs true test accuracy of every model. Default estimator: `{DEFAULT_ESTIMATOR}`. "
@@ -142,22 +147,22 @@ def markdown(scores: pd.DataFrame, floors: pd.Series, scenarios: list[str], seco
                                ("width", "mean interval width (points)", "{:.1f}"),
                                ("spearman", "Spearman (models)", "{:.2f}"),
                                ("regret", "regret of the model picked (points)", "{:.2f}")):
-        floor = metric == "mae"  # the floor bounds the error, and only the error
-        lines += [f"**{title}**", "", "| scenario | " + " | ".join(ESTIMATORS) + (" | line floor* |" if floor else " |"),
-                  "|---|" + "---:|" * (len(ESTIMATORS) + floor)]
+        extra = list(floors.columns) if metric == "mae" else []  # the floors bound the error, and only the error
+        lines += [f"**{title}**", "", "| scenario | " + " | ".join([*ESTIMATORS, *extra]) + " |",
+                  "|---|" + "---:|" * (len(ESTIMATORS) + len(extra))]
         for spec in scenarios + ["mean (shifted)", "mean (all)"]:
             if spec == "mean (shifted)":
                 chosen = [s for s in scenarios if s != "none"]
             else:
                 chosen = scenarios if spec == "mean (all)" else [spec]
             vals = scores.loc[chosen][metric].groupby(level="estimator").mean()
-            cells = [fmt.format(vals[e]) for e in ESTIMATORS] + ([fmt.format(floors[chosen].mean())] if floor else [])
+            cells = [fmt.format(vals[e]) for e in ESTIMATORS] + [fmt.format(floors.loc[chosen, c].mean()) for c in extra]
             lines.append(f"| {spec} | " + " | ".join(cells) + " |")
-        if floor:
-            lines += ["", "\\* Uses the test labels: the error of the best probit line from validation to test "
-                      "accuracy (`splitters.estimation.line_floor`), below which no estimator that applies one "
-                      "line (aline_s) can go; aline_kappa's kappa-space line had the same floor on the "
-                      "development scenarios."]
+        if extra:
+            lines += ["", "\\* Uses the test labels (`splitters.estimation.line_floor`): the error of the best "
+                      "probit line from validation to test accuracy, below which `aline_s` cannot go"
+                      + ("; and of the best line in kappa space with each model's chance accuracy added back, "
+                         "below which `aline_kappa` cannot go." if len(extra) > 1 else ".")]
         lines.append("")
     return "\n".join(lines)
 
@@ -183,7 +188,7 @@ def main(argv=None) -> int:
         f.write(text)
     with open(os.path.join(args.out, "estimates.json"), "w", encoding="utf-8") as f:
         json.dump({"args": vars(args), "seconds": seconds, "default_estimator": DEFAULT_ESTIMATOR,
-                   "scores": scores.reset_index().to_dict(orient="records"), "line_floor": floors.to_dict(),
+                   "scores": scores.reset_index().to_dict(orient="records"), "line_floor": floors.to_dict(orient="index"),
                    "estimates": table.to_dict(orient="records")}, f, indent=1, default=float)
     plot(table, os.path.join(args.out, "estimated_vs_true.png"))
     print("written: " + ", ".join(os.path.join(args.out, n) for n in ("estimates.md", "estimates.json",

@@ -38,7 +38,9 @@ class Estimates:
 
     ``table``: one row per strategy, repeat, model and estimator (:data:`ESTIMATE_COLUMNS`;
     ``ess``, the effective sample size of the importance weights, on the ``importance_weighted``
-    rows; ``test_score`` with test labels). ``summary``: with test labels, one row per strategy and
+    rows; ``chance_val`` and ``chance_target``, the accuracy the model's predicted-class shares
+    give by chance on validation and on target, on the ``aline_kappa`` rows; ``test_score`` with
+    test labels). ``summary``: with test labels, one row per strategy and
     estimator (``mae``, ``bias``, ``coverage``, ``width``, ``spearman``, ``regret``), else empty. ``lines``:
     per strategy, the agreement line (slope, bias, r2, resid_sd, n_pairs). ``ess``: per
     (strategy, repeat), the effective sample size of the importance weights.
@@ -134,6 +136,13 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
     # The importance-weighted rows carry the effective sample size of their weights: how many
     # validation rows the reweighted score is worth.
     table["ess"] = [info["ess"][k] if e == "importance_weighted" else np.nan for k, e in zip(table.key, table.estimator)]
+    # The aline_kappa rows carry each model's chance accuracies, from which its estimate is built
+    # when a line was fitted, so that line_floor(..., kappa=True) can measure what any line could.
+    chance = {(k, m): (float(ev), float(et)) for k, g in groups.items()
+              for m, ev, et in zip(g.models, *info["chance"][k])}
+    for i, column in enumerate(("chance_val", "chance_target")):
+        table[column] = [chance[(k, m)][i] if e == "aline_kappa" else np.nan
+                         for k, m, e in zip(table.key, table.model, table.estimator)]
     table = table.drop(columns="key")
     if plan.labeled:
         truth = {(s, r, m): float(np.mean(p.test_pred == plan.y_test)) for (s, r, m), p in fits.predictions.items()}
@@ -190,27 +199,35 @@ def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(records).set_index(["strategy", "estimator"])
 
 
-def line_floor(table: pd.DataFrame) -> pd.Series:
+def line_floor(table: pd.DataFrame, *, kappa: bool = False) -> pd.Series:
     """The mean absolute error of the best probit line from validation to test accuracy, fitted
     with the test labels: a floor for the estimators that apply one line.
 
     ``aline_s`` maps every model's validation score to its estimate through one line in probit
     space per strategy (fitted over all its repeats). However that line is found, its error cannot
     fall below that of the line chosen, with the test scores in hand, to minimise the very error
-    being measured; what remains is how far the models' test scores lie off any line.
-    ``aline_kappa`` applies its line to each model's kappa and adds back the model's own chance
-    accuracy on target, so this floor does not bound it exactly; its own floor (the best kappa-space
-    line) was measured on the development scenarios and came out the same, 1.81 against 1.81 points
-    (see :mod:`splitters.estimates`, round 4). ``aline_d`` solves a pairwise system per model and is
-    not bound. The fit is in-sample (two parameters), so the floor is optimistic; it is found by least
-    absolute deviations on the accuracy scale (Nelder-Mead started from the least-squares probit
-    line and from a grid, the best kept), so a local minimum can only make the floor too high.
+    being measured; what remains is how far the models' test scores lie off any line. With
+    ``kappa=True`` the lines are those of ``aline_kappa``: from the probit of each model's
+    validation kappa to its target kappa, each model's chance accuracy on target added back
+    (``estimate = e_t + ndtr(slope * probit(kappa_val) + bias) * (1 - e_t)``), which is the floor
+    for the default estimator. ``aline_d`` solves a pairwise system per model and is bound by
+    neither. ``scripts/bench_estimates.py`` reports both beside the estimators' errors.
+
+    The fit is in-sample (two parameters), so the floor is optimistic. It minimises the absolute
+    error on the accuracy scale by Nelder-Mead, started from the least-squares line and from the
+    best points of a dense grid of slopes (-6 to 8) and biases (-8 to 8), so that a local minimum
+    does not leave the floor too high.
 
     Parameters
     ----------
     table : DataFrame
         Rows with ``strategy``, ``repeat``, ``model``, ``val_score`` and ``test_score`` (for example
-        :attr:`Estimates.table`; each (strategy, repeat, model) counts once, whatever the estimator).
+        :attr:`Estimates.table`; each (strategy, repeat, model) counts once, whatever the
+        estimator), and with ``kappa=True`` the chance accuracies ``chance_val`` and
+        ``chance_target`` (on the ``aline_kappa`` rows of :attr:`Estimates.table`). Rows with a
+        missing value are left out.
+    kappa : bool, default=False
+        The floor of ``aline_kappa``'s lines instead of ``aline_s``'s.
 
     Returns
     -------
@@ -220,7 +237,8 @@ def line_floor(table: pd.DataFrame) -> pd.Series:
     Raises
     ------
     ValueError
-        When ``table`` has no ``test_score`` column.
+        When a column is missing, or when rows of one (strategy, repeat, model) disagree on its
+        scores (a table that mixes runs, e.g. several seeds).
 
     Examples
     --------
@@ -231,30 +249,43 @@ def line_floor(table: pd.DataFrame) -> pd.Series:
     >>> float(line_floor(tab)["random"]) < 1e-6
     True
     """
-    if "test_score" not in table:
-        raise ValueError("line_floor needs test scores: the table has no 'test_score' column")
-    fits = table.drop_duplicates(["strategy", "repeat", "model"]).dropna(subset=["val_score", "test_score"])
+    columns = ["val_score", "test_score"] + (["chance_val", "chance_target"] if kappa else [])
+    missing = [c for c in ["strategy", "repeat", "model", *columns] if c not in table]
+    if missing:
+        raise ValueError(f"line_floor needs the column(s) {missing}; the table has {list(table.columns)}")
+    key = ["strategy", "repeat", "model"]
+    fits = table[key + columns].dropna(subset=columns).drop_duplicates()
+    clash = fits.duplicated(key, keep=False)
+    if clash.any():
+        first = fits[clash].iloc[0]
+        raise ValueError(f"line_floor: rows of strategy {first.strategy!r}, repeat {first.repeat}, model "
+                         f"{first.model!r} disagree on {', '.join(columns)}: one comparison at a time")
     out = {}
     for s, part in fits.groupby("strategy", sort=False):
-        x, t = _probit(part.val_score.to_numpy()), part.test_score.to_numpy()
-        out[s] = _lad_probit_line(x, t)
+        e_v, e_t = (part.chance_val.to_numpy(), part.chance_target.to_numpy()) if kappa else (0.0, 0.0)
+        x = _probit((part.val_score.to_numpy() - e_v) / np.maximum(1 - e_v, 1e-12))
+        out[s] = _lad_probit_line(x, part.test_score.to_numpy(), e_t)
     return pd.Series(out, name="line_floor", dtype=float)
 
 
-def _lad_probit_line(x: np.ndarray, t: np.ndarray) -> float:
-    """min over (slope, bias) of mean |ndtr(slope * x + bias) - t|."""
-    def mae(q):
-        return float(np.mean(np.abs(ndtr(q[0] * x + q[1]) - t)))
+_GRID = np.stack(np.meshgrid(np.linspace(-6, 8, 141), np.linspace(-8, 8, 161)), axis=-1).reshape(-1, 2)
 
-    if np.ptp(x) == 0:  # every line is a constant here: the best one is the median
-        return mae([0.0, float(_probit(np.median(t)))])
-    if len(x) < 3:  # a line through two points is exact
-        return 0.0
-    starts = [np.polyfit(x, _probit(t), 1)]
-    starts += [(a, float(np.median(_probit(t) - a * x))) for a in np.linspace(-1.0, 3.0, 9)]
-    best = min(minimize(mae, q, method="Nelder-Mead", options={"xatol": 1e-7, "fatol": 1e-10, "maxiter": 4000}).fun
-               for q in starts)
-    return float(best)
+
+def _lad_probit_line(x: np.ndarray, t: np.ndarray, e_t=0.0) -> float:
+    """min over (slope, bias) of mean |e_t + ndtr(slope * x + bias) * (1 - e_t) - t|."""
+    e_t = np.broadcast_to(np.asarray(e_t, dtype=float), t.shape)
+
+    def mae(q):
+        return np.mean(np.abs(e_t + ndtr(np.outer(np.atleast_2d(q)[:, 0], x) + np.atleast_2d(q)[:, 1:])
+                              * (1 - e_t) - t), axis=-1)
+
+    on_grid = mae(_GRID)
+    starts = list(_GRID[np.argsort(on_grid)[:5]])
+    if np.ptp(x) > 0:
+        starts.append(np.polyfit(x, _probit((t - e_t) / np.maximum(1 - e_t, 1e-12)), 1))
+    polished = [minimize(lambda q: float(mae(q)[0]), q, method="Nelder-Mead",
+                         options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 4000}).fun for q in starts]
+    return float(min(min(polished), on_grid.min()))
 
 
 def model_estimates(table: pd.DataFrame, strategy: str, estimator: str = DEFAULT_ESTIMATOR) -> pd.DataFrame:

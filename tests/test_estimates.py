@@ -696,7 +696,7 @@ def test_estimate_scores_passes_seed_and_replicates_and_keeps_the_lines_and_ess(
     est = S.estimate_scores(plan, splits, fits, n_boot=5)
     groups = {k: S._group_predictions(plan, splits, fits, k, []) for k in splits.parts}
     table, info = E.estimate_accuracies(groups, n_boot=5, random_state=7)
-    assert list(est.table.columns) == S.ESTIMATE_COLUMNS + ["ess", "test_score"]
+    assert list(est.table.columns) == S.ESTIMATE_COLUMNS + ["ess", "chance_val", "chance_target", "test_score"]
     np.testing.assert_allclose(est.table[["estimate", "lo", "hi"]], table[["estimate", "lo", "hi"]])
     assert est.lines == info["kappa_lines"] and est.lines["s"] is not None
     assert est.ess == {"s/0": info["ess"][("s", 0)], "s/1": info["ess"][("s", 1)]}
@@ -947,14 +947,72 @@ def test_line_floor_of_one_validation_score_is_the_median_and_of_two_models_zero
 
     same_x = line_floor(_floor_table([0.8, 0.8, 0.8], [0.6, 0.7, 0.9]))["random"]
     assert same_x == pytest.approx((0.1 + 0 + 0.2) / 3, abs=1e-6)  # the median, 0.7, is the best constant
-    assert line_floor(_floor_table([0.7, 0.9], [0.5, 0.6]))["random"] == 0.0
+    assert line_floor(_floor_table([0.7, 0.9], [0.5, 0.6]))["random"] == pytest.approx(0.0, abs=1e-7)
 
 
-def test_line_floor_needs_test_scores():
+def test_line_floor_needs_its_columns_and_one_comparison_at_a_time():
     from splitters.estimation import line_floor
 
     with pytest.raises(ValueError, match="test_score"):
         line_floor(_floor_table([0.7, 0.9], [0.5, 0.6]).drop(columns="test_score"))
+    with pytest.raises(ValueError, match="chance_val"):
+        line_floor(_floor_table([0.7, 0.9], [0.5, 0.6]), kappa=True)
+    two_seeds = pd.concat([_floor_table([0.7, 0.9, 0.8], [0.5, 0.6, 0.7]), _floor_table([0.7, 0.9, 0.8], [0.5, 0.6, 0.6])])
+    with pytest.raises(ValueError, match="model 'm2' disagree on val_score, test_score: one comparison"):
+        line_floor(two_seeds)
+
+
+def test_line_floor_counts_each_fit_once_and_leaves_out_missing_scores():
+    # m3 is listed under five estimators and m0 under one: a floor that weighted rows instead of
+    # fits would bend the line toward m3; a NaN test score (a failed fit) must not count either.
+    from splitters.estimation import line_floor
+
+    z = np.array([-0.5, 0.0, 0.4, 0.9, 1.3, 2.0])
+    t = ndtr(0.7 * z - 0.4)
+    t[3] -= 0.01
+    table = _floor_table(ndtr(z), t, estimators=("doc",))
+    extra = pd.concat([table[table.model == "m3"]] * 4).assign(estimator="atc_maxprob")
+    failed = table.iloc[:1].assign(model="m9", val_score=0.5, test_score=np.nan)
+    assert line_floor(pd.concat([table, extra, failed]))["random"] == pytest.approx(0.01 / 6, abs=1e-6)
+
+
+def test_line_floor_escapes_the_local_minimum_a_least_squares_start_falls_into():
+    # Found by review: from the least-squares line alone, Nelder-Mead stops at 0.10928.
+    from splitters.estimation import line_floor
+
+    v = [0.39095645, 0.28440199, 0.15393165, 0.47628206, 0.06843629, 0.12634244, 0.00234221, 0.19045051]
+    t = [0.20039779, 0.28580019, 0.03978729, 0.25063847, 0.00995388, 0.02834359, 0.73524878, 0.05741677]
+    assert line_floor(_floor_table(v, t, estimators=("doc",)))["random"] == pytest.approx(0.107607, abs=2e-6)
+
+
+def test_line_floor_in_kappa_space_adds_each_models_chance_back():
+    # Target accuracies built exactly as aline_kappa builds its estimate from a line in kappa space,
+    # with chance terms that differ per model: the kappa floor is zero, the accuracy floor is not.
+    from splitters.estimation import line_floor
+
+    rng = np.random.default_rng(1)
+    e_v, e_t = rng.uniform(0.08, 0.12, 8), rng.uniform(0.1, 0.45, 8)
+    v = rng.uniform(0.55, 0.9, 8)
+    t = e_t + ndtr(0.8 * ndtri((v - e_v) / (1 - e_v)) - 0.7) * (1 - e_t)
+    table = _floor_table(v, t, estimators=("aline_kappa",)).assign(chance_val=e_v, chance_target=e_t)
+    assert line_floor(table, kappa=True)["random"] < 1e-6
+    assert line_floor(table)["random"] > 0.01
+
+
+def test_estimate_scores_gives_aline_kappa_its_chance_accuracies():
+    from splitters import estimation as S
+
+    plan, splits, fits = _stage()
+    est = S.estimate_scores(plan, splits, fits, n_boot=0)
+    g = S._group_predictions(plan, splits, fits, ("s", 1), [])
+    pv, pt = g.proba_val.argmax(axis=2), g.proba_target.argmax(axis=2)
+    shares = np.bincount(g.y_val, minlength=pv.max() + 1) / len(g.y_val)
+    m = g.models.index("b")
+    row = est.table.set_index(["repeat", "model", "estimator"]).loc[(1, "b", "aline_kappa")]
+    n = len(shares)
+    assert row.chance_val == pytest.approx(np.bincount(pv[m], minlength=n)[:n] / pv.shape[1] @ shares)
+    assert row.chance_target == pytest.approx(np.bincount(pt[m], minlength=n)[:n] / pt.shape[1] @ shares)
+    assert est.table.loc[est.table.estimator != "aline_kappa", ["chance_val", "chance_target"]].isna().all().all()
 
 
 def _bench():
@@ -985,8 +1043,10 @@ def test_bench_estimates_rescores_a_saved_run_with_the_line_floor(tmp_path):
                     test = val - drop + rng.normal(0, 0.02)
                     for e in E.ESTIMATORS:
                         est = val - drop * (e != "validation")
+                        chance = (0.1, 0.1 + drop * acc) if e == "aline_kappa" else (None, None)
                         rows.append({"strategy": "random", "repeat": repeat, "model": model, "estimator": e,
                                      "val_score": val, "estimate": est, "lo": est - 0.05, "hi": est + 0.05,
+                                     "chance_val": chance[0], "chance_target": chance[1],
                                      "test_score": test, "seed": seed, "scenario": scenario})
     saved = tmp_path / "saved.json"
     args = {"data_dir": "x", "seeds": [0, 1], "scenarios": ["none", "rotate:15"], "pool": 100, "val_size": 20,
@@ -995,13 +1055,26 @@ def test_bench_estimates_rescores_a_saved_run_with_the_line_floor(tmp_path):
     out = tmp_path / "out"
     assert _bench().main(["--rescore", str(saved), "--out", str(out)]) == 0
     text = (out / "estimates.md").read_text()
-    assert "Run time 1.5 min" in text and "| scenario | validation |" in text and "line floor* |" in text
+    assert "Run time 1.5 min" in text and "| aline_kappa | line floor* | kappa line floor* |" in text
     table = pd.DataFrame(rows)
-    floor = np.mean([line_floor(g)["random"] for _, g in table[table.scenario == "rotate:15"].groupby("seed")])
-    row = next(line for line in text.splitlines() if line.startswith("| rotate:15 |"))
-    assert row.endswith(f"| {100 * floor:.1f} |")
+
+    def floor(scenario, kappa):
+        part = table[table.scenario == scenario]
+        return 100 * np.mean([line_floor(g, kappa=kappa)["random"] for _, g in part.groupby("seed")])
+
+    expect = {"rotate:15": (floor("rotate:15", False), floor("rotate:15", True)),
+              "none": (floor("none", False), floor("none", True))}
+    expect["mean (shifted)"] = expect["rotate:15"]
+    expect["mean (all)"] = tuple((a + b) / 2 for a, b in zip(expect["rotate:15"], expect["none"]))
+    assert abs(expect["rotate:15"][0] - expect["rotate:15"][1]) > 0.02  # the two columns differ here
+    for label, (plain, kappa) in expect.items():
+        row = next(line for line in text.splitlines() if line.startswith(f"| {label} |"))
+        assert row.endswith(f"| {plain:.1f} | {kappa:.1f} |")
+    assert text.count("kappa line floor") == 1 and "below which `aline_kappa` cannot go" in text  # MAE only
     written = json.loads((out / "estimates.json").read_text())
-    assert written["estimates"] == rows and written["line_floor"]["rotate:15"] == pytest.approx(100 * floor)
+    assert written["line_floor"]["rotate:15"] == pytest.approx({"line floor*": expect["rotate:15"][0],
+                                                                "kappa line floor*": expect["rotate:15"][1]})
+    assert pd.DataFrame(written["estimates"]).equals(table)
     assert (out / "estimated_vs_true.png").stat().st_size > 0
 
 
