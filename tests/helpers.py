@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import hashlib
+import importlib.util
 import io
 import lzma
 import os
+import sys
 import threading
 import time
 import zipfile
@@ -24,6 +26,19 @@ from splitters.base import ValidationSplitter
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MNIST_HF_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def load_script(name: str, *, register: bool = False):
+    """``scripts/NAME.py`` as a module (the scripts are not a package). With ``register`` it is
+    kept in ``sys.modules`` under its name, so other scripts' ``from NAME import ...`` get it."""
+    if register and name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def make_idx_dir(directory: Path, *, n_train: int = 300, n_test: int = 60, classes: int = 10, seed: int = 0,

@@ -156,14 +156,9 @@ def test_bad_input(kwargs, fragment):
 
 
 def _script():
-    import importlib.util
+    from helpers import load_script
 
-    from helpers import REPO
-
-    spec = importlib.util.spec_from_file_location("compare_splits", REPO / "scripts" / "compare_splits.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
+    return load_script("compare_splits")
 
 
 def _script_args(data_dir, tmp_path, *extra):

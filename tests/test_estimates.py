@@ -1016,16 +1016,9 @@ def test_estimate_scores_gives_aline_kappa_its_chance_accuracies():
 
 
 def _bench():
-    import importlib.util
-    import pathlib
-    import sys
+    from helpers import load_script
 
-    scripts = pathlib.Path(__file__).resolve().parents[1] / "scripts"
-    sys.path.insert(0, str(scripts))
-    spec = importlib.util.spec_from_file_location("bench_estimates", scripts / "bench_estimates.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("bench_estimates")
 
 
 def test_bench_estimates_rescores_a_saved_run_with_the_line_floor(tmp_path):

@@ -335,14 +335,9 @@ def test_export_lists_the_new_configs_with_their_metadata(qmnist_files, tmp_path
 
 
 def _compare_script():
-    import importlib.util
+    from helpers import load_script
 
-    from helpers import REPO
-
-    spec = importlib.util.spec_from_file_location("compare_splits", REPO / "scripts" / "compare_splits.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
+    return load_script("compare_splits")
 
 
 def test_compare_pool_and_test_from_different_writer_populations(qmnist_files, tmp_path, capsys, monkeypatch):

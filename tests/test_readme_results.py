@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 import shutil
-import sys
 
 import pytest
-from helpers import REPO
+from helpers import REPO, load_script
 
 RESULTS = REPO / "docs" / "results"
 
 
 def _load(name: str):
     # Registered under its name, so results_spread's `from update_results import ...` gets this module.
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(name, register=True)
 
 
 update_results = _load("update_results")

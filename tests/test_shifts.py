@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
-from helpers import REPO
+from helpers import load_script
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("shifts", REPO / "scripts" / "shifts.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("shifts")
 
 
 apply_shift = _load().apply_shift
