@@ -60,11 +60,56 @@ def label_shift(images, labels, rng, ratio: float):
     return images[keep], labels[keep]
 
 
-SHIFTS = {"rotate": rotate, "thicken": thicken, "thin": thin, "noise": noise, "labelshift": label_shift}
+def translate(images, labels, rng, pixels: float):
+    """Move every image ``pixels`` to the right and down (zeros enter at the edges)."""
+    out = ndimage.shift(images.astype(np.float32), (0, pixels, pixels), order=1, mode="constant")
+    return _to_uint8(out), labels.copy()
+
+
+def blur(images, labels, rng, sigma: float):
+    """Gaussian blur of standard deviation ``sigma`` pixels."""
+    return _to_uint8(ndimage.gaussian_filter(images.astype(np.float32), (0, sigma, sigma))), labels.copy()
+
+
+def contrast(images, labels, rng, factor: float):
+    """Scale every pixel by ``factor`` (0.5 halves the contrast against the black background)."""
+    if factor < 0:
+        raise ValueError(f"contrast factor must be >= 0, got {factor}")
+    return _to_uint8(images.astype(np.float32) * factor), labels.copy()
+
+
+def occlude(images, labels, rng, size: float):
+    """Black out one ``size`` x ``size`` square per image, at a random place inside it."""
+    n, h, w = images.shape
+    k = int(min(size, h, w))
+    out = images.copy()
+    top, left = rng.integers(0, h - k + 1, n), rng.integers(0, w - k + 1, n)
+    rows = top[:, None, None] + np.arange(k)[None, :, None]
+    cols = left[:, None, None] + np.arange(k)[None, None, :]
+    out[np.arange(n)[:, None, None], rows, cols] = 0
+    return out, labels.copy()
+
+
+def zoom(images, labels, rng, factor: float):
+    """Scale every image by ``factor`` about its centre, keeping its size (<1 shrinks, >1 enlarges and crops)."""
+    if factor <= 0:
+        raise ValueError(f"zoom factor must be > 0, got {factor}")
+    h, w = images.shape[1:]
+    centre = np.array([(h - 1) / 2, (w - 1) / 2])
+    # affine_transform maps output coordinates to input ones: input = centre + (output - centre) / factor
+    matrix = np.diag([1.0, 1 / factor, 1 / factor])
+    offset = np.concatenate([[0.0], centre - centre / factor])
+    out = ndimage.affine_transform(images.astype(np.float32), matrix, offset=offset, order=1, mode="constant")
+    return _to_uint8(out), labels.copy()
+
+
+SHIFTS = {"rotate": rotate, "thicken": thicken, "thin": thin, "noise": noise, "labelshift": label_shift,
+          "translate": translate, "blur": blur, "contrast": contrast, "occlude": occlude, "zoom": zoom}
 
 
 def apply_shift(spec: str, images: np.ndarray, labels: np.ndarray, seed: int = 0):
-    """Apply ``"name:value"`` (``rotate:30``, ``thicken:1``, ``thin:1``, ``noise:40``, ``labelshift:0.2``)."""
+    """Apply ``"name:value"`` (``rotate:30``, ``thicken:1``, ``thin:1``, ``noise:40``, ``labelshift:0.2``,
+    ``translate:2``, ``blur:1``, ``contrast:0.5``, ``occlude:10``, ``zoom:0.8``)."""
     name, _, value = spec.partition(":")
     if name not in SHIFTS:
         raise ValueError(f"unknown shift {name!r}; choose one of {sorted(SHIFTS)} as NAME:VALUE")
