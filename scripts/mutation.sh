@@ -32,7 +32,7 @@ MODULES=(
   # seconds (test_compare.py's planted cases take minutes).
   "compare|splitters/compare.py splitters/plan.py splitters/splits.py splitters/fits.py splitters/diagnostics.py splitters/summary.py|tests/test_engine.py"
   # The engine's estimates stage and the label-free estimators it runs.
-  "estimates|splitters/estimates.py splitters/estimation.py|tests/test_estimates.py $(printf 'tests/test_engine.py::%s ' \
+  "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals stage shipping floor)|tests/test_estimates.py $(printf 'tests/test_engine.py::%s ' \
      test_estimates_are_passed_on_and_a_model_to_ship_is_picked test_a_failing_estimation_is_a_note)"
 )
 

@@ -11,7 +11,9 @@ import pytest
 from scipy.special import ndtr, ndtri
 from scipy.stats import spearmanr
 
-from splitters import estimates as E
+from splitters import estimation as E
+from splitters.estimation import agreement as A
+from splitters.estimation import intervals as I
 
 
 def _model(y, acc, rng, n_classes=3, conf=0.8):
@@ -28,12 +30,12 @@ def _zoo(rng, n=600, accs=(0.55, 0.65, 0.75, 0.85, 0.95), n_classes=3):
     return y, np.stack([_model(y, a, rng, n_classes, conf=0.5 + a / 2) for a in accs])
 
 
-@pytest.mark.parametrize("name", list(E.PER_MODEL))
+@pytest.mark.parametrize("name", [e for e, spec in E.ESTIMATORS.items() if not spec.zoo])
 def test_per_model_estimate_equals_validation_when_target_is_validation(name):
     rng = np.random.default_rng(0)
     y, P = _zoo(rng)
     for p in P:
-        assert E.PER_MODEL[name](p, y, p) == pytest.approx(np.mean(p.argmax(1) == y))
+        assert E.per_model(name, p, y, p) == pytest.approx(np.mean(p.argmax(1) == y))
 
 
 @pytest.mark.parametrize("method", ["s", "d", "kappa"])
@@ -115,7 +117,7 @@ def test_aline_recovers_accuracies_that_lie_exactly_on_the_probit_line():
     # Agreements and accuracies on the same probit line: ALine-S and ALine-D are exact.
     rng = np.random.default_rng(4)
     acc, pairs = _line_stats(rng, 0.8, -0.6)
-    s, d, fit = E._aline(acc, pairs)
+    s, d, fit = A.aline(acc, pairs)
     assert fit.slope == pytest.approx(0.8) and fit.bias == pytest.approx(-0.6) and fit.r2 == pytest.approx(1.0)
     for a, es, ed in zip(acc, s, d):
         truth = ndtr(0.8 * ndtri(a) - 0.6)
@@ -129,7 +131,7 @@ def test_aline_d_uses_each_pairs_own_offset():
     rng = np.random.default_rng(5)
     acc, pairs = _line_stats(rng, 1.0, -0.5, groups=1, models=6)
     bumped = [(g, i, j, av, float(ndtr(ndtri(at) + (0.3 if 0 in (i, j) else 0.0)))) for g, i, j, av, at in pairs]
-    s, d, _ = E._aline(acc, bumped)
+    s, d, _ = A.aline(acc, bumped)
     assert d[0][0] - (ndtri(acc[0][0]) - 0.5) > 0.3  # model 0 (its pairs above the line) estimated higher
     assert abs(d[0][0] - s[0][0]) > 0.2
 
@@ -187,12 +189,12 @@ def test_kappa_line_uses_deming_on_a_good_line_and_least_squares_on_a_poor_one()
     rng = np.random.default_rng(12)
     x, y = _noisy_line(rng, n=400)
     var_v, var_t = np.full(400, 0.15**2), np.full(400, 0.1**2)
-    good = E._kappa_line(x, y, var_v, var_t)
+    good = A._kappa_line(x, y, var_v, var_t)
     assert good.slope == pytest.approx(E.fit_agreement_line(x, y, var_ratio=(0.1 / 0.15) ** 2).slope)
     assert good.slope > E.fit_agreement_line(x, y).slope
     # Unrelated pairs (R^2 about 0): Deming's slope would blow up; least squares stays near 0.
     x2, y2 = ndtr(rng.normal(size=400)), ndtr(rng.normal(size=400))
-    poor = E._kappa_line(x2, y2, var_v, var_t)
+    poor = A._kappa_line(x2, y2, var_v, var_t)
     ols = E.fit_agreement_line(x2, y2)
     assert ols.r2 < E.POOR_FIT_R2 and poor.slope == pytest.approx(ols.slope) and abs(poor.slope) < 0.3
     assert abs(E.fit_agreement_line(x2, y2, var_ratio=(0.1 / 0.15) ** 2).slope) > 3  # what the guard avoids
@@ -202,8 +204,8 @@ def test_probit_kappa_variance_follows_the_binomial_and_the_row_count():
     # kappa = 0.5 (probit 0): var(kappa) = a (1 - a) / (n (1 - e)^2), divided by phi(0)^2 = 1 / (2 pi).
     a, e = 0.6, 0.2
     expected = a * (1 - a) / 1000 / (1 - e) ** 2 * 2 * np.pi
-    assert E._probit_kappa_var(a, e, 1000) == pytest.approx(expected)
-    assert E._probit_kappa_var(a, e, 4000) == pytest.approx(expected / 4)
+    assert A._probit_kappa_var(a, e, 1000) == pytest.approx(expected)
+    assert A._probit_kappa_var(a, e, 4000) == pytest.approx(expected / 4)
 
 
 def test_interval_misspecification_term_comes_from_the_agreement_family():
@@ -212,12 +214,12 @@ def test_interval_misspecification_term_comes_from_the_agreement_family():
     # (0.41), not to the median of all eight estimators (0.80).
     point = {e: [np.array([0.8, 0.8])] for e in E.ESTIMATORS}
     point["aline_s"], point["aline_d"], point["aline_kappa"] = ([np.array([v, v])] for v in (0.40, 0.41, 0.42))
-    np.testing.assert_allclose(E._plausible_median(point, 0), [0.41, 0.41])
-    lo, hi = E._interval(point["aline_kappa"][0], np.empty((0, 2)), E._plausible_median(point, 0), None)
+    np.testing.assert_allclose(I.plausible_median(point, 0), [0.41, 0.41])
+    lo, hi = I.interval(point["aline_kappa"][0], np.empty((0, 2)), I.plausible_median(point, 0), None)
     np.testing.assert_allclose(hi - lo, 2 * E.Z95 * 0.01)
     # No agreement line (ALine-S/D NaN, aline_kappa a copy of ATC): every estimator's median.
     point["aline_s"] = point["aline_d"] = [np.array([np.nan, np.nan])]
-    np.testing.assert_allclose(E._plausible_median(point, 0), [0.8, 0.8])
+    np.testing.assert_allclose(I.plausible_median(point, 0), [0.8, 0.8])
 
 
 def test_density_ratio_follows_the_true_ratio():
@@ -370,7 +372,7 @@ def test_one_row_target_still_gets_estimates_without_importance_weights():
 # --- hand-derived values for each piece (mutation testing, issue 13) --------------------------------
 
 def test_probit_clips_both_ends_to_finite_values():
-    np.testing.assert_allclose(E._probit([0.0, 0.5, 1.0]), [ndtri(1e-4), 0.0, -ndtri(1e-4)])
+    np.testing.assert_allclose(A.probit([0.0, 0.5, 1.0]), [ndtri(1e-4), 0.0, -ndtri(1e-4)])
 
 
 def test_probit_kappa_variance_by_the_delta_method_away_from_kappa_one_half():
@@ -378,13 +380,13 @@ def test_probit_kappa_variance_by_the_delta_method_away_from_kappa_one_half():
     a, e, n = 0.9, 0.2, 500
     z = ndtri(0.875)
     expected = a * (1 - a) / n / (1 - e) ** 2 * (np.sqrt(2 * np.pi) * np.exp(z**2 / 2)) ** 2
-    assert E._probit_kappa_var(a, e, n) == pytest.approx(expected)
+    assert A._probit_kappa_var(a, e, n) == pytest.approx(expected)
     # kappa 1 (full agreement): clipped below 1, and the binomial variance floored at 1 / n
     z1 = ndtri(1 - 1e-4)
-    assert E._probit_kappa_var(1.0, e, 100) == pytest.approx(1 / 100 / 100 / 0.8**2 * 2 * np.pi * np.exp(z1**2))
+    assert A._probit_kappa_var(1.0, e, 100) == pytest.approx(1 / 100 / 100 / 0.8**2 * 2 * np.pi * np.exp(z1**2))
     # agreement below chance (kappa < 0): clipped to 1e-4
     z0 = ndtri(1e-4)
-    assert E._probit_kappa_var(0.1, 0.5, 100) == pytest.approx(0.09 / 100 / 0.25 * 2 * np.pi * np.exp(z0**2))
+    assert A._probit_kappa_var(0.1, 0.5, 100) == pytest.approx(0.09 / 100 / 0.25 * 2 * np.pi * np.exp(z0**2))
 
 
 def test_deming_closed_form_by_hand_and_on_uncorrelated_axes():
@@ -392,9 +394,9 @@ def test_deming_closed_form_by_hand_and_on_uncorrelated_axes():
     sxx, syy = np.var(x), np.var(y)
     sxy = np.mean((x - x.mean()) * (y - y.mean()))
     slope = (syy - lam * sxx + np.sqrt((syy - lam * sxx) ** 2 + 4 * lam * sxy**2)) / (2 * sxy)
-    assert E._deming(x, y, lam) == pytest.approx((slope, y.mean() - slope * x.mean()))
+    assert A._deming(x, y, lam) == pytest.approx((slope, y.mean() - slope * x.mean()))
     # exactly uncorrelated axes: a flat line through the mean
-    assert E._deming(np.array([-1.0, 1.0, -1.0, 1.0]), np.array([-1.0, -1.0, 1.0, 1.0]) + 3, 1.0) == (0.0, 3.0)
+    assert A._deming(np.array([-1.0, 1.0, -1.0, 1.0]), np.array([-1.0, -1.0, 1.0, 1.0]) + 3, 1.0) == (0.0, 3.0)
 
 
 def test_fit_agreement_line_r2_and_residual_sd_by_hand():
@@ -419,7 +421,7 @@ def test_fit_agreement_line_r2_and_residual_sd_by_hand():
 
 def test_kappa_line_keeps_least_squares_when_the_target_variance_is_zero():
     x, y = _noisy_line(np.random.default_rng(13), n=200)
-    fit = E._kappa_line(x, y, np.full(200, 0.01), np.zeros(200))
+    fit = A._kappa_line(x, y, np.full(200, 0.01), np.zeros(200))
     assert fit.slope == pytest.approx(E.fit_agreement_line(x, y).slope)
 
 
@@ -432,7 +434,7 @@ def test_aline_d_is_solved_from_three_models_and_falls_back_to_aline_s_below():
     for g, i, j in [(0, 0, 1), (0, 0, 2), (0, 1, 2), (1, 0, 1)]:
         av = rng.uniform(0.6, 0.95)
         pairs.append((g, i, j, av, float(ndtr(ndtri(av) - 0.5 + (0.3 if g == 0 and i == 0 else 0.0)))))
-    s, d, _ = E._aline(acc, pairs)
+    s, d, _ = A.aline(acc, pairs)
     assert d[0][0] - s[0][0] > 0.1
     np.testing.assert_array_equal(d[1], s[1])
 
@@ -549,18 +551,18 @@ def test_interval_terms_by_hand():
     z = ndtri(est)
     m_line = (ndtr(z + 0.2) - ndtr(z - 0.2)) / 2
     half = 1.959963984540054 * np.sqrt(se**2 + m_line**2 + (est - median) ** 2)
-    lo, hi = E._interval(est, boots, median, fit)
+    lo, hi = I.interval(est, boots, median, fit)
     np.testing.assert_allclose(lo, est - half)
     np.testing.assert_allclose(hi, est + half)
     three = np.array([[0.5, 0.3], [0.6, 0.3], [0.7, 0.3]])  # sd 0.1 (ddof 1)
-    lo, hi = E._interval(est, three, est, None)
+    lo, hi = I.interval(est, three, est, None)
     np.testing.assert_allclose(hi - lo, [2 * 1.959963984540054 * 0.1, 0.0], atol=1e-12)
 
 
 def test_interval_is_clipped_to_zero_one_on_both_sides():
     # DoC can leave [0, 1]: both ends of every interval stay inside.
     est = np.array([1.2, -0.3, 0.95, 0.02])
-    lo, hi = E._interval(est, np.empty((0, 4)), est + np.array([0.05, 0.05, 0.2, 0.2]), None)
+    lo, hi = I.interval(est, np.empty((0, 4)), est + np.array([0.05, 0.05, 0.2, 0.2]), None)
     np.testing.assert_allclose(lo, [1.0, 0.0, 0.95 - 1.959963984540054 * 0.2, 0.0])
     np.testing.assert_allclose(hi, [1.0, 0.0, 1.0, 0.02 + 1.959963984540054 * 0.2])
 
@@ -569,9 +571,9 @@ def test_plausible_median_per_model():
     point = {e: [np.array([0.8, 0.6])] for e in E.ESTIMATORS}
     point["aline_s"], point["aline_d"], point["aline_kappa"] = ([np.array([v, np.nan])] for v in (0.40, 0.41, 0.42))
     # model 0 has a line (the family's median), model 1 none (the median of the five others: 0.6)
-    np.testing.assert_allclose(E._plausible_median(point, 0), [0.41, 0.6])
+    np.testing.assert_allclose(I.plausible_median(point, 0), [0.41, 0.6])
     point["aline_kappa"] = [np.array([np.nan, np.nan])]  # ALine-S and -D decide whether there is a line
-    np.testing.assert_allclose(E._plausible_median(point, 0), [0.405, 0.6])
+    np.testing.assert_allclose(I.plausible_median(point, 0), [0.405, 0.6])
 
 
 def _shifted_group(seed=19, weights=None):
@@ -663,7 +665,7 @@ def _stage(seed=21, metric="accuracy", labeled=True, models=("a", "b", "c"), dro
 
 
 def test_group_predictions_maps_classes_and_fills_in_models_without_probabilities():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage(models=("gone", "a", "b"), drop=("gone",), no_proba=("b",))
     notes = []
@@ -680,7 +682,7 @@ def test_group_predictions_maps_classes_and_fills_in_models_without_probabilitie
 
 
 def test_group_predictions_subsamples_the_target_for_the_domain_classifier(monkeypatch):
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage()
     monkeypatch.setattr(S, "DOMAIN_ROWS", 50)
@@ -690,7 +692,7 @@ def test_group_predictions_subsamples_the_target_for_the_domain_classifier(monke
 
 
 def test_estimate_scores_passes_seed_and_replicates_and_keeps_the_lines_and_ess():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage()
     est = S.estimate_scores(plan, splits, fits, n_boot=5)
@@ -707,7 +709,7 @@ def test_estimate_scores_passes_seed_and_replicates_and_keeps_the_lines_and_ess(
 
 
 def test_estimate_scores_notes_other_metrics_and_a_poor_line():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage(metric="log_loss", poor=True)
     est = S.estimate_scores(plan, splits, fits, n_boot=0)
@@ -719,7 +721,7 @@ def test_estimate_scores_notes_other_metrics_and_a_poor_line():
 
 
 def test_estimate_scores_without_a_line_or_labels():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage(models=("a",), labeled=False)
     est = S.estimate_scores(plan, splits, fits, n_boot=0)
@@ -727,7 +729,7 @@ def test_estimate_scores_without_a_line_or_labels():
 
 
 def test_estimate_scores_notes_a_failing_part_and_goes_on():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage()
     fits.predictions[("s", 0, "b")].val_proba = np.ones((5, 3)) / 3  # cannot be stacked with model a's
@@ -739,7 +741,7 @@ def test_estimate_scores_notes_a_failing_part_and_goes_on():
 def test_estimate_scores_errors():
     from types import SimpleNamespace as NS
 
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, _ = _stage()
     with pytest.raises(ValueError, match=re.escape("no predictions to estimate from: run fit_models(..., "
@@ -760,7 +762,7 @@ def _scored_table():
 
 
 def test_summarise_estimates_by_hand():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     t = _scored_table()
     unestimated = t[(t.repeat == 0) & (t.estimator == "doc")].assign(repeat=2, estimate=np.nan, lo=np.nan, hi=np.nan)
@@ -781,7 +783,7 @@ def test_summarise_estimates_by_hand():
 
 
 def test_model_estimates_and_model_to_ship_messages():
-    from splitters import estimation as S
+    S = E
 
     t = _scored_table()
     with pytest.raises(ValueError, match=re.escape("no estimates for strategy 'x' and estimator 'doc'; estimators: "
@@ -832,7 +834,7 @@ def test_bootstrap_widens_the_agreement_intervals():
 def test_plausible_median_falls_back_per_model_to_its_own_estimators():
     point = {e: [np.array([0.9, 0.3])] for e in E.ESTIMATORS}
     point["aline_s"] = point["aline_d"] = point["aline_kappa"] = [np.array([np.nan, np.nan])]
-    np.testing.assert_allclose(E._plausible_median(point, 0), [0.9, 0.3])
+    np.testing.assert_allclose(I.plausible_median(point, 0), [0.9, 0.3])
 
 
 def test_density_ratio_trains_on_at_most_20000_target_rows_by_default():
@@ -842,7 +844,7 @@ def test_density_ratio_trains_on_at_most_20000_target_rows_by_default():
 
 
 def test_estimate_scores_draws_50_replicates_by_default():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage()
     pd.testing.assert_frame_equal(S.estimate_scores(plan, splits, fits).table,
@@ -879,13 +881,13 @@ def test_a_line_at_exactly_the_poor_fit_r2_counts_as_good(monkeypatch):
         calls.append(var_ratio)
         return E.LineFit(1.0, 0.0, E.POOR_FIT_R2, 0.1, len(v))
 
-    monkeypatch.setattr(E, "fit_agreement_line", fit)
-    E._kappa_line(np.array([0.6, 0.7]), np.array([0.6, 0.7]), np.array([1.0, 1.0]), np.array([2.0, 2.0]))
+    monkeypatch.setattr(A, "fit_agreement_line", fit)
+    A._kappa_line(np.array([0.6, 0.7]), np.array([0.6, 0.7]), np.array([1.0, 1.0]), np.array([2.0, 2.0]))
     assert calls == [None, 2.0]  # least squares first, then Deming with the variance ratio
 
 
 def test_estimate_scores_says_nothing_about_a_line_at_exactly_the_poor_fit_r2(monkeypatch):
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage()
     real = S.estimate_accuracies
@@ -1000,7 +1002,7 @@ def test_line_floor_in_kappa_space_adds_each_models_chance_back():
 
 
 def test_estimate_scores_gives_aline_kappa_its_chance_accuracies():
-    from splitters import estimation as S
+    from splitters.estimation import stage as S
 
     plan, splits, fits = _stage()
     est = S.estimate_scores(plan, splits, fits, n_boot=0)

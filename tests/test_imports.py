@@ -70,3 +70,19 @@ def test_star_import_gives_every_public_name():
 def test_an_unknown_name_is_an_attribute_error():
     with pytest.raises(AttributeError, match="module 'splitters' has no attribute 'compare_strategy'"):
         splitters.compare_strategy  # noqa: B018
+
+
+# Modules that moved, and where their names live now: the old import path still works, with a warning.
+MOVED = {"estimates": ("splitters.estimation", "doc")}
+
+
+@pytest.mark.parametrize("old", sorted(MOVED))
+def test_a_moved_module_still_imports_and_says_where_it_went(old):
+    new, name = MOVED[old]
+    code = (f"import warnings\nwarnings.simplefilter('error', DeprecationWarning)\n"
+            f"try:\n    import splitters.{old}\nexcept DeprecationWarning as w:\n    print(w)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert out.stdout.strip() == f"splitters.{old} is deprecated: import from {new}"
+    code = (f"import warnings\nwarnings.simplefilter('ignore')\nimport splitters.{old} as m, {new} as n\n"
+            f"assert m.{name} is n.{name}")
+    subprocess.run([sys.executable, "-c", code], timeout=300, check=True)

@@ -1,0 +1,200 @@
+"""The estimation stage of a comparison: from the fits' predictions to label-free estimates of
+every model's target accuracy, and, with test labels, how right they were.
+
+The stage reuses the predictions the fit stage already made (no model is refit); the only new
+fit is one domain classifier per validation part, for the importance weights. It reads the
+comparison's records (plan, splits, fits) by their attributes and imports nothing of the engine.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..metrics import rank_agreement, selection_regret
+from .agreement import POOR_FIT_R2
+from .estimators import DEFAULT_ESTIMATOR
+from .intervals import estimate_accuracies
+from .predictions import GroupPredictions
+from .weights import density_ratio
+
+ESTIMATE_COLUMNS = ["strategy", "repeat", "model", "estimator", "val_score", "estimate", "lo", "hi"]
+DOMAIN_ROWS = 5000  # target rows the domain classifier sees, per validation part
+
+
+@dataclass
+class Estimates:
+    """What :func:`estimate_scores` found.
+
+    ``table``: one row per strategy, repeat, model and estimator (:data:`ESTIMATE_COLUMNS`;
+    ``ess``, the effective sample size of the importance weights, on the ``importance_weighted``
+    rows; ``chance_val`` and ``chance_target``, the accuracy the model's predicted-class shares
+    give by chance on validation and on target, on the ``aline_kappa`` rows; ``test_score`` with
+    test labels). ``summary``: with test labels, one row per strategy and
+    estimator (``mae``, ``bias``, ``coverage``, ``width``, ``spearman``, ``regret``), else empty. ``lines``:
+    per strategy, the agreement line (slope, bias, r2, resid_sd, n_pairs). ``ess``: per
+    (strategy, repeat), the effective sample size of the importance weights.
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    default: str = DEFAULT_ESTIMATOR
+    lines: dict[str, Any] = field(default_factory=dict)
+    ess: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _group_predictions(plan, splits, fits, key, notes: list[str]) -> GroupPredictions | None:
+    """One validation part's predictions as class-index arrays (models that failed left out)."""
+    strategy, repeat = key
+    names, pv, pt = [], [], []
+    n_classes = len(plan.classes)
+    for m in plan.models:
+        p = fits.predictions.get((strategy, repeat, m))
+        if p is None:
+            continue
+        # A model without predict_proba still has labels: one-hot rows (confidence 1) stand in.
+        vp = p.val_proba if p.val_proba is not None else np.eye(n_classes)[np.searchsorted(plan.classes, p.val_pred)]
+        tp = p.test_proba if p.test_proba is not None else np.eye(n_classes)[np.searchsorted(plan.classes, p.test_pred)]
+        names.append(m)
+        pv.append(vp)
+        pt.append(tp)
+    if not names:
+        return None
+    val = splits.parts[key][1]
+    y_val = np.searchsorted(plan.classes, plan.y[val])
+    try:
+        weights = density_ratio(plan.X[val], plan.X_test, random_state=plan.seed(repeat), max_rows=DOMAIN_ROWS)
+    except ValueError as err:  # e.g. a one-row target: importance weighting falls back to plain validation
+        notes.append(f"{strategy}, repeat {repeat}: no importance weights ({err})")
+        weights = None
+    return GroupPredictions(np.stack(pv), y_val, np.stack(pt), weights, names)
+
+
+def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
+    """Estimate every model's accuracy on ``plan.X_test`` from each strategy's validation part.
+
+    Parameters
+    ----------
+    plan : splitters.plan.Plan
+        The comparison's inputs (pool, target rows, models, classes, seeds).
+    splits : splitters.splits.Splits
+        The validation parts.
+    fits : splitters.fits.Fits
+        The fits, with their predictions kept (``fit_models(..., keep_predictions=True)``).
+    n_boot : int, default=50
+        Bootstrap replicates per strategy for the intervals.
+
+    Returns
+    -------
+    Estimates
+
+    Raises
+    ------
+    ValueError
+        When ``fits`` carries no predictions at all.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from splitters.compare import fit_models, make_splits, plan_comparison
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, 3)); y = (X[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
+    >>> plan = plan_comparison(X, y, X[:100] + 0.5, None, strategies=["random"], models=["lda", "naive_bayes", "knn"],
+    ...                        repeats=2, progress=False)
+    >>> splits = make_splits(plan)
+    >>> est = estimate_scores(plan, splits, fit_models(plan, splits, keep_predictions=True), n_boot=10)
+    >>> from splitters.estimation import ESTIMATORS
+    >>> sorted(set(est.table.estimator)) == sorted(ESTIMATORS), len(est.table) == 2 * 3 * len(ESTIMATORS)
+    (True, True)
+    """
+    if not fits.predictions:
+        raise ValueError("no predictions to estimate from: run fit_models(..., keep_predictions=True)")
+    groups, notes = {}, []
+    for key in splits.parts:
+        try:
+            g = _group_predictions(plan, splits, fits, key, notes)
+        except Exception as err:  # a failed domain classifier must not sink the other estimates
+            notes.append(f"{key[0]}, repeat {key[1]}: no estimates ({type(err).__name__}: {err})")
+            continue
+        if g is not None:
+            groups[key] = g
+    if not groups:
+        raise ValueError("no model of any strategy has predictions to estimate from")
+    table, info = estimate_accuracies(groups, n_boot=n_boot, random_state=plan.random_state)
+    table = _with_row_details(table, groups, info)
+    if plan.labeled:
+        truth = {(s, r, m): float(np.mean(p.test_pred == plan.y_test)) for (s, r, m), p in fits.predictions.items()}
+        table["test_score"] = [truth[(s, r, m)] for s, r, m in zip(table.strategy, table.repeat, table.model)]
+    for s, line in info["lines"].items():
+        if line is not None and line["r2"] < POOR_FIT_R2:
+            notes.append(f"{s}: the agreement line fits poorly (R^2 {line['r2']:.2f}); estimates are less reliable")
+    if plan.metric.name != "accuracy":
+        notes.append(f"the label-free estimates are of accuracy, not of {plan.metric.name}")
+    summary = summarise_estimates(table) if plan.labeled else pd.DataFrame()
+    ess = {f"{s}/{r}": v for (s, r), v in info["ess"].items()}
+    return Estimates(table, summary, DEFAULT_ESTIMATOR, info["kappa_lines"], ess, notes)
+
+
+def _with_row_details(table: pd.DataFrame, groups: dict, info: dict) -> pd.DataFrame:
+    """The table keyed by strategy and repeat, with ``ess`` and the chance accuracies on their rows."""
+    table.insert(0, "strategy", [k[0] for k in table.key])
+    table.insert(1, "repeat", [int(k[1]) for k in table.key])
+    # The importance-weighted rows carry the effective sample size of their weights: how many
+    # validation rows the reweighted score is worth.
+    table["ess"] = [info["ess"][k] if e == "importance_weighted" else np.nan for k, e in zip(table.key, table.estimator)]
+    # The aline_kappa rows carry each model's chance accuracies, from which its estimate is built
+    # when a line was fitted, so that line_floor(..., kappa=True) can measure what any line could.
+    chance = {(k, m): (float(ev), float(et)) for k, g in groups.items()
+              for m, ev, et in zip(g.models, *info["chance"][k])}
+    for i, column in enumerate(("chance_val", "chance_target")):
+        table[column] = [chance[(k, m)][i] if e == "aline_kappa" else np.nan
+                         for k, m, e in zip(table.key, table.model, table.estimator)]
+    return table.drop(columns="key")
+
+
+def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
+    """How right each estimator was, per strategy: mean absolute error and bias (estimate - test),
+    interval coverage and mean interval width, Spearman between estimated and test scores over the
+    models, and the regret of shipping the model the estimate prefers (means over repeats).
+
+    Parameters
+    ----------
+    table : DataFrame
+        :attr:`Estimates.table` with a ``test_score`` column.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by (strategy, estimator).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"strategy": "random", "repeat": 0, "model": ["a", "b"], "estimator": "doc",
+    ...                   "val_score": 0.9, "estimate": [0.8, 0.6], "lo": [0.7, 0.5], "hi": [0.9, 0.65],
+    ...                   "test_score": [0.7, 0.7]})
+    >>> summarise_estimates(t).round(3).to_dict("records")
+    [{'mae': 0.1, 'bias': 0.0, 'coverage': 0.5, 'width': 0.175, 'spearman': nan, 'regret': 0.0}]
+    """
+    records = []
+    for (s, e), part in table.groupby(["strategy", "estimator"], sort=False):
+        err = part.estimate - part.test_score
+        per_repeat = []
+        for _, rep in part.groupby("repeat"):
+            ok = rep.dropna(subset=["estimate", "test_score"])
+            rho = rank_agreement(ok.estimate.to_numpy(), ok.test_score.to_numpy())[0] if len(ok) else np.nan
+            reg = selection_regret(ok.estimate.to_numpy(), ok.test_score.to_numpy()) if len(ok) else np.nan
+            per_repeat.append((rho, reg))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # undefined rank correlations are NaN
+            rho, reg = np.nanmean(np.array(per_repeat, dtype=float), axis=0)
+        records.append({"strategy": s, "estimator": e, "mae": float(err.abs().mean()), "bias": float(err.mean()),
+                        "coverage": float(((part.lo <= part.test_score) & (part.test_score <= part.hi)).mean()),
+                        "width": float((part.hi - part.lo).mean()),
+                        "spearman": float(rho), "regret": float(reg)})
+    return pd.DataFrame(records).set_index(["strategy", "estimator"])
+
