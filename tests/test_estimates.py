@@ -610,9 +610,17 @@ def test_engine_intervals_use_each_estimators_own_line():
         sd = (info["kappa_lines"]["s"] if e == "aline_kappa" else info["lines"]["s"] if e.startswith("aline")
               else {"resid_sd": 0.0})["resid_sd"]
         z = ndtri(np.clip(rows.estimate, 1e-4, 1 - 1e-4))
-        half = 1.959963984540054 * np.sqrt(((ndtr(z + sd) - ndtr(z - sd)) / 2) ** 2 + (rows.estimate - median) ** 2)
-        np.testing.assert_allclose(rows.lo, np.clip(rows.estimate - half, 0, 1), err_msg=e)
-        np.testing.assert_allclose(rows.hi, np.clip(rows.estimate + half, 0, 1), err_msg=e)
+        m_line = (ndtr(z + sd) - ndtr(z - sd)) / 2
+        if e == "aline_kappa":  # the hull interval, stretched towards atc_maxprob (see reliability)
+            atc = est.atc_maxprob.reindex(rows.index)
+            margin = 0.1 * (rows.val_score - rows.estimate).abs() + 1.959963984540054 * m_line
+            lo = rows.estimate - 1.25 * np.maximum(rows.estimate - atc, 0) - margin
+            hi = rows.estimate + 1.25 * np.maximum(atc - rows.estimate, 0) + margin
+        else:
+            half = 1.959963984540054 * np.sqrt(m_line**2 + (rows.estimate - median) ** 2)
+            lo, hi = rows.estimate - half, rows.estimate + half
+        np.testing.assert_allclose(rows.lo, np.clip(lo, 0, 1), err_msg=e)
+        np.testing.assert_allclose(rows.hi, np.clip(hi, 0, 1), err_msg=e)
     assert info["kappa_lines"]["s"]["resid_sd"] != info["lines"]["s"]["resid_sd"]
 
 
@@ -698,7 +706,7 @@ def test_estimate_scores_passes_seed_and_replicates_and_keeps_the_lines_and_ess(
     est = S.estimate_scores(plan, splits, fits, n_boot=5)
     groups = {k: S._group_predictions(plan, splits, fits, k, []) for k in splits.parts}
     table, info = E.estimate_accuracies(groups, n_boot=5, random_state=7)
-    assert list(est.table.columns) == S.ESTIMATE_COLUMNS + ["ess", "chance_val", "chance_target", "test_score"]
+    assert list(est.table.columns) == S.ESTIMATE_COLUMNS + ["ess", "chance_val", "chance_target", "status", "test_score"]
     np.testing.assert_allclose(est.table[["estimate", "lo", "hi"]], table[["estimate", "lo", "hi"]])
     assert est.lines == info["kappa_lines"] and est.lines["s"] is not None
     assert est.ess == {"s/0": info["ess"][("s", 0)], "s/1": info["ess"][("s", 1)]}
@@ -791,8 +799,11 @@ def test_model_estimates_and_model_to_ship_messages():
         S.model_estimates(t, "x", "doc")
     t2 = t.assign(test_score=np.nan)  # unlabeled: test scores NaN do not hide the estimates
     assert S.model_to_ship(t2, "r", "doc")["model"] == "b"
-    with pytest.raises(ValueError, match=re.escape("no finite 'doc' estimates for strategy 'r'") + "$"):
-        S.model_to_ship(t.assign(estimate=np.nan), "r", "doc")
+    # Without estimates, validation's pick is shipped, marked as having no estimate to act on.
+    ship = S.model_to_ship(t.assign(estimate=np.nan), "r", "doc")
+    assert (ship["basis"], ship["reliable"]) == ("validation", False)
+    with pytest.raises(ValueError, match=re.escape("no model of strategy 'r' has a validation score to ship by") + "$"):
+        S.model_to_ship(t.assign(val_score=np.nan), "r", "doc")
 
 
 def test_doc_uses_each_target_rows_own_confidence():
@@ -826,9 +837,10 @@ def test_bootstrap_widens_the_agreement_intervals():
     still, _ = E.estimate_accuracies(g, n_boot=0)
     boot, _ = E.estimate_accuracies(g, n_boot=10)
     for e in ("aline_s", "aline_d", "aline_kappa"):
-        w0 = (still.hi - still.lo)[still.estimator == e]
-        w1 = (boot.hi - boot.lo)[boot.estimator == e]
-        assert (w1.to_numpy() > w0.to_numpy() + 1e-6).all(), e
+        w0 = (still.hi - still.lo)[still.estimator == e].to_numpy()
+        w1 = (boot.hi - boot.lo)[boot.estimator == e].to_numpy()
+        clipped = ((still.lo == 0) & (still.hi == 1))[still.estimator == e].to_numpy()  # [0, 1] cannot widen
+        assert (w1 >= w0 - 1e-12).all() and (w1[~clipped] > w0[~clipped] + 1e-6).all(), e
 
 
 def test_plausible_median_falls_back_per_model_to_its_own_estimators():

@@ -169,7 +169,10 @@ def _user_models(seed: int) -> dict:
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    return {"svc": make_pipeline(StandardScaler(), SVC(probability=True, random_state=seed)),
+    from sklearn.calibration import CalibratedClassifierCV
+
+    # scikit-learn 1.9 deprecates SVC(probability=True) for this form
+    return {"svc": make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(random_state=seed), ensemble=False)),
             "logreg": make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)),
             "rf": RandomForestClassifier(n_estimators=100, random_state=seed, n_jobs=1),
             "knn": KNeighborsClassifier(n_neighbors=5),
@@ -249,7 +252,7 @@ class Capture:
         self.groups = None
 
     def __enter__(self):
-        import splitters.estimation as stage
+        import splitters.estimation.stage as stage
 
         self._stage, self._orig = stage, stage.estimate_accuracies
 
@@ -279,7 +282,7 @@ def run_cell(cell: Cell, data_root: str, n_jobs: int) -> tuple[object, dict]:
 
 def cell_scores(cell: Cell, est: pd.DataFrame, fits: pd.DataFrame, ship: dict | None, default: str) -> dict:
     """The default estimator's record in one cell."""
-    rows = est[est.estimator == default]
+    rows = est[(est.estimator == default) & (est.status != "failed")] if "status" in est else est[est.estimator == default]
     given = rows[rows.reliable.astype(bool)] if "reliable" in rows else rows
     covered = (given.lo <= given.test_score) & (given.test_score <= given.hi)
     ok = fits[fits.status == "ok"]
@@ -308,7 +311,7 @@ def run_grid(args) -> tuple[pd.DataFrame, pd.DataFrame]:
         result, cached = run_cell(cell, args.data_root, args.n_jobs)
         seconds = time.perf_counter() - start
         with open(os.path.join(args.cache, f"{args.grid}_{GRIDS[args.grid].index(cell)}.pkl"), "wb") as f:
-            pickle.dump({"cell": cell, **cached}, f)
+            pickle.dump({"cell": dataclasses.asdict(cell), "recommended": result.recommended, **cached}, f)
         rec = cell_scores(cell, result.estimates, result.table, result.ship, result.default_estimator)
         records.append({**rec, "seconds": seconds, "notes": [n for n in result.notes if "estimat" in n or "line" in n]})
         tables.append(result.estimates.assign(cell=cell.name))
@@ -356,7 +359,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> int:
     args = parse_args(argv)
     cells, table = run_grid(args)
-    default = splitters.estimates.DEFAULT_ESTIMATOR
+    default = splitters.estimation.DEFAULT_ESTIMATOR
     text = markdown(cells, args.grid, default)
     print(text)
     os.makedirs(args.out, exist_ok=True)

@@ -52,7 +52,8 @@ class Estimator:
     an agreement line). ``line``: the name of the zoo's line (a key of :attr:`Zoo.lines`) whose
     residual spread widens its intervals. ``family``: one of the agreement-based estimators, whose
     median every interval is measured against. ``fallback``: the estimator whose values stand in
-    when a zoo rule cannot answer (otherwise NaN).
+    when a zoo rule cannot answer (otherwise NaN). ``hull``: the estimator whose estimate its
+    interval is stretched to reach (:func:`splitters.estimation.reliability.hull_interval`).
 
     Examples
     --------
@@ -66,6 +67,7 @@ class Estimator:
     line: str | None = None
     family: bool = False
     fallback: str | None = None
+    hull: str | None = None
 
 
 @dataclass
@@ -152,7 +154,7 @@ ESTIMATORS: dict[str, Estimator] = {
     "aline_d": Estimator(lambda zoo: zoo.agreement("aline_d"), zoo=True, line="aline", family=True),
     # The default must always answer: without a line it falls back to ATC (max-probability).
     "aline_kappa": Estimator(lambda zoo: zoo.agreement("aline_kappa"), zoo=True, line="aline_kappa", family=True,
-                             fallback="atc_maxprob"),
+                             fallback="atc_maxprob", hull="atc_maxprob"),
 }
 
 

@@ -28,6 +28,7 @@ from scipy.special import ndtr
 from .agreement import LineFit, chance_accuracies, probit
 from .estimators import ESTIMATORS, Points, point_estimates
 from .predictions import Compact, GroupPredictions, compact
+from .reliability import basis_problem, hull_interval
 from .weights import effective_sample_size
 
 Z95 = 1.959963984540054
@@ -92,14 +93,39 @@ def interval(est: np.ndarray, boots: np.ndarray, median: np.ndarray, fit: LineFi
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # NaN estimates give NaN intervals
-        se = np.nanstd(boots, axis=0, ddof=1) if len(boots) > 1 else np.zeros(len(est))
         m_dis = np.abs(est - median)
+        half = np.sqrt(spread(est, boots, fit) ** 2 + (Z95 * m_dis) ** 2)
+        return np.clip(est - half, 0, 1), np.clip(est + half, 0, 1)
+
+
+def spread(est: np.ndarray, boots: np.ndarray, fit: LineFit | None) -> np.ndarray:
+    """``1.96 sqrt(se_boot^2 + m_line^2)``: the estimate's sampling error and its line's scatter.
+
+    Parameters
+    ----------
+    est : array of shape (n_models,)
+    boots : array of shape (n_boot, n_models)
+        Bootstrap replicates of ``est`` (fewer than 2: no bootstrap term).
+    fit : LineFit or None
+        The line whose residual spread counts (None: no line term).
+
+    Returns
+    -------
+    ndarray of shape (n_models,)
+
+    Examples
+    --------
+    >>> spread(np.array([0.5]), np.array([[0.4], [0.6]]), None).round(4).tolist()
+    [0.2772]
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # NaN estimates give NaN spreads
+        se = np.nanstd(boots, axis=0, ddof=1) if len(boots) > 1 else np.zeros(len(est))
         m_line = np.zeros(len(est))
         if fit is not None:  # the line's residual spread, carried from probit to accuracy scale
             z = probit(est)
             m_line = (ndtr(z + fit.resid_sd) - ndtr(z - fit.resid_sd)) / 2
-        half = Z95 * np.sqrt(np.nan_to_num(se) ** 2 + m_line**2 + m_dis**2)
-        return np.clip(est - half, 0, 1), np.clip(est + half, 0, 1)
+        return Z95 * np.sqrt(np.nan_to_num(se) ** 2 + m_line**2)
 
 
 def _bootstrap(cs: list[Compact], n_boot: int, n_target: int, rng: np.random.Generator) -> list[Points]:
@@ -113,17 +139,26 @@ def _bootstrap(cs: list[Compact], n_boot: int, n_target: int, rng: np.random.Gen
 
 
 def _group_records(key, names: list[str], point: Points, boots: list[Points], gi: int) -> list[dict]:
-    """The table rows of one group: every model under every estimator, with its interval."""
+    """The table rows of one group: every model under every estimator, with its interval and
+    whether it has a basis (:func:`splitters.estimation.reliability.basis_problem`)."""
     records = []
     median = plausible_median(point.values, gi)
+    val = point.values["validation"][gi]
     for e, spec in ESTIMATORS.items():
         est = point.values[e][gi]
         bs = np.array([b.values[e][gi] for b in boots]) if boots else np.empty((0, len(est)))
-        lo, hi = interval(est, bs, median, point.lines.get(spec.line))
+        fit = point.lines.get(spec.line)
+        if spec.hull:
+            lo, hi = hull_interval(est, point.values[spec.hull][gi], val, spread(est, bs, fit))
+        else:
+            lo, hi = interval(est, bs, median, fit)
+        problem = basis_problem(len(names), fit) if spec.zoo else None
+        if problem:  # no basis: the interval says so
+            lo, hi = np.zeros(len(est)), np.ones(len(est))
         for m, name in enumerate(names):
-            records.append({"key": key, "model": name, "estimator": e,
-                            "val_score": float(point.values["validation"][gi][m]),
-                            "estimate": float(est[m]), "lo": float(lo[m]), "hi": float(hi[m])})
+            records.append({"key": key, "model": name, "estimator": e, "val_score": float(val[m]),
+                            "estimate": float(est[m]), "lo": float(lo[m]), "hi": float(hi[m]),
+                            "reliable": problem is None, "reason": problem or ""})
     return records
 
 

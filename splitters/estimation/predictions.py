@@ -45,6 +45,44 @@ def check_proba(p, name: str) -> np.ndarray:
     return p
 
 
+def probability_problem(proba, atol: float = 1e-3) -> str | None:
+    """What is wrong with a model's class probabilities, or None when nothing is.
+
+    Parameters
+    ----------
+    proba : array-like of shape (n_rows, n_classes)
+        One model's ``predict_proba`` output.
+    atol : float, default=1e-3
+        How far a row's sum may stray from 1 (float32 models round).
+
+    Returns
+    -------
+    str or None
+        One plain phrase naming the fault (NaN or infinite values, negative values, rows that do
+        not sum to 1), or None.
+
+    Examples
+    --------
+    >>> probability_problem([[0.2, 0.8], [0.5, 0.5]]) is None
+    True
+    >>> probability_problem([[np.nan, 1.0]])
+    'NaN or infinite probabilities (1 of 2 values)'
+    >>> probability_problem([[0.7, 0.7]])
+    'rows that do not sum to 1 (1 of 1 rows; the worst sums to 1.4)'
+    """
+    p = np.asarray(proba, dtype=float)
+    bad = ~np.isfinite(p)
+    if bad.any():
+        return f"NaN or infinite probabilities ({int(bad.sum())} of {p.size} values)"
+    if (p < -atol).any():
+        return f"negative probabilities ({int((p < -atol).sum())} of {p.size} values; the lowest is {p.min():.3g})"
+    off = np.abs(p.sum(axis=1) - 1)
+    if (off > atol).any():
+        worst = p.sum(axis=1)[off.argmax()]
+        return f"rows that do not sum to 1 ({int((off > atol).sum())} of {len(p)} rows; the worst sums to {worst:.3g})"
+    return None
+
+
 def check_inputs(proba_val, y_val, proba_target) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One model's ``(proba_val, y_val, proba_target)``, checked against each other.
 

@@ -17,12 +17,12 @@ import pandas as pd
 
 from ..metrics import rank_agreement, selection_regret
 from .agreement import POOR_FIT_R2
-from .estimators import DEFAULT_ESTIMATOR
+from .estimators import DEFAULT_ESTIMATOR, ESTIMATORS
 from .intervals import estimate_accuracies
-from .predictions import GroupPredictions
+from .predictions import GroupPredictions, probability_problem
 from .weights import density_ratio
 
-ESTIMATE_COLUMNS = ["strategy", "repeat", "model", "estimator", "val_score", "estimate", "lo", "hi"]
+ESTIMATE_COLUMNS = ["strategy", "repeat", "model", "estimator", "val_score", "estimate", "lo", "hi", "reliable", "reason"]
 DOMAIN_ROWS = 5000  # target rows the domain classifier sees, per validation part
 
 
@@ -48,8 +48,9 @@ class Estimates:
     notes: list[str] = field(default_factory=list)
 
 
-def _group_predictions(plan, splits, fits, key, notes: list[str]) -> GroupPredictions | None:
-    """One validation part's predictions as class-index arrays (models that failed left out)."""
+def _group_predictions(plan, splits, fits, key, notes: list[str], failed: dict | None = None) -> GroupPredictions | None:
+    """One validation part's predictions as class-index arrays (models that failed left out; those
+    whose probabilities are not probabilities recorded in ``failed`` with the reason)."""
     strategy, repeat = key
     names, pv, pt = [], [], []
     n_classes = len(plan.classes)
@@ -60,6 +61,10 @@ def _group_predictions(plan, splits, fits, key, notes: list[str]) -> GroupPredic
         # A model without predict_proba still has labels: one-hot rows (confidence 1) stand in.
         vp = p.val_proba if p.val_proba is not None else np.eye(n_classes)[np.searchsorted(plan.classes, p.val_pred)]
         tp = p.test_proba if p.test_proba is not None else np.eye(n_classes)[np.searchsorted(plan.classes, p.test_pred)]
+        problem = probability_problem(vp) or probability_problem(tp)
+        if problem and failed is not None:
+            failed[(strategy, repeat, m)] = f"{m}: predict_proba gave {problem}"
+            continue
         names.append(m)
         pv.append(vp)
         pt.append(tp)
@@ -114,19 +119,21 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
     """
     if not fits.predictions:
         raise ValueError("no predictions to estimate from: run fit_models(..., keep_predictions=True)")
-    groups, notes = {}, []
+    groups, notes, failed = {}, [], {}
     for key in splits.parts:
         try:
-            g = _group_predictions(plan, splits, fits, key, notes)
+            g = _group_predictions(plan, splits, fits, key, notes, failed)
         except Exception as err:  # a failed domain classifier must not sink the other estimates
             notes.append(f"{key[0]}, repeat {key[1]}: no estimates ({type(err).__name__}: {err})")
             continue
         if g is not None:
             groups[key] = g
+    notes += sorted(set(failed.values()))
     if not groups:
-        raise ValueError("no model of any strategy has predictions to estimate from")
+        raise ValueError("no model of any strategy has predictions to estimate from"
+                         + "".join(f"; {r}" for r in sorted(set(failed.values()))))
     table, info = estimate_accuracies(groups, n_boot=n_boot, random_state=plan.random_state)
-    table = _with_row_details(table, groups, info)
+    table = _with_failed_rows(_with_row_details(table, groups, info), failed)
     if plan.labeled:
         truth = {(s, r, m): float(np.mean(p.test_pred == plan.y_test)) for (s, r, m), p in fits.predictions.items()}
         table["test_score"] = [truth[(s, r, m)] for s, r, m in zip(table.strategy, table.repeat, table.model)]
@@ -157,10 +164,21 @@ def _with_row_details(table: pd.DataFrame, groups: dict, info: dict) -> pd.DataF
     return table.drop(columns="key")
 
 
+def _with_failed_rows(table: pd.DataFrame, failed: dict) -> pd.DataFrame:
+    """The table with one row per estimator for each model whose probabilities failed: no estimate,
+    no interval, ``status`` ``failed`` and the reason."""
+    table["status"] = "ok"
+    rows = [{"strategy": s, "repeat": r, "model": m, "estimator": e, "val_score": np.nan, "estimate": np.nan,
+             "lo": np.nan, "hi": np.nan, "reliable": False, "reason": reason, "status": "failed"}
+            for (s, r, m), reason in failed.items() for e in ESTIMATORS]
+    return pd.concat([table, pd.DataFrame(rows, columns=table.columns)], ignore_index=True) if rows else table
+
+
 def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
     """How right each estimator was, per strategy: mean absolute error and bias (estimate - test),
-    interval coverage and mean interval width, Spearman between estimated and test scores over the
-    models, and the regret of shipping the model the estimate prefers (means over repeats).
+    interval coverage and mean interval width (over the estimates with a basis), Spearman between
+    estimated and test scores over the models, the regret of shipping the model the estimate
+    prefers (means over repeats), and the share of estimates without a basis (``abstain``).
 
     Parameters
     ----------
@@ -178,11 +196,16 @@ def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
     ...                   "val_score": 0.9, "estimate": [0.8, 0.6], "lo": [0.7, 0.5], "hi": [0.9, 0.65],
     ...                   "test_score": [0.7, 0.7]})
     >>> summarise_estimates(t).round(3).to_dict("records")
-    [{'mae': 0.1, 'bias': 0.0, 'coverage': 0.5, 'width': 0.175, 'spearman': nan, 'regret': 0.0}]
+    [{'mae': 0.1, 'bias': 0.0, 'coverage': 0.5, 'width': 0.175, 'spearman': nan, 'regret': 0.0, 'abstain': 0.0}]
     """
     records = []
+    if "status" in table:  # a model whose probabilities failed has nothing to be right about
+        table = table[table.status != "failed"]
     for (s, e), part in table.groupby(["strategy", "estimator"], sort=False):
-        err = part.estimate - part.test_score
+        # Coverage, error and width count the estimates given; an estimate without a basis
+        # ([0, 1], unreliable) is counted by ``abstain`` instead.
+        given = part[part.reliable.astype(bool)] if "reliable" in part else part
+        err = given.estimate - given.test_score
         per_repeat = []
         for _, rep in part.groupby("repeat"):
             ok = rep.dropna(subset=["estimate", "test_score"])
@@ -192,9 +215,10 @@ def summarise_estimates(table: pd.DataFrame) -> pd.DataFrame:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # undefined rank correlations are NaN
             rho, reg = np.nanmean(np.array(per_repeat, dtype=float), axis=0)
+        covered = (given.lo <= given.test_score) & (given.test_score <= given.hi)
         records.append({"strategy": s, "estimator": e, "mae": float(err.abs().mean()), "bias": float(err.mean()),
-                        "coverage": float(((part.lo <= part.test_score) & (part.test_score <= part.hi)).mean()),
-                        "width": float((part.hi - part.lo).mean()),
-                        "spearman": float(rho), "regret": float(reg)})
+                        "coverage": float(covered.mean()) if len(given) else np.nan,
+                        "width": float((given.hi - given.lo).mean()),
+                        "spearman": float(rho), "regret": float(reg), "abstain": 1 - len(given) / len(part)})
     return pd.DataFrame(records).set_index(["strategy", "estimator"])
 

@@ -1,0 +1,90 @@
+"""When an estimate has a basis, and the interval it then gets.
+
+The rules were tuned on the development grid of ``scripts/benchmarks/estimates_grid.py`` (held-out
+grid judged once afterwards; figures in ``docs/estimates/grid/``):
+
+- **No basis** (the estimate is marked unreliable, its interval is [0, 1], and ``ship`` ignores
+  it): fewer than :data:`MIN_MODELS` models with usable predictions in the validation part; no
+  agreement line; a line that slopes the wrong way (validation agreement and target agreement
+  must rise together); or a line that does not fit (R^2 below :data:`MIN_LINE_R2`).
+- **The interval** of an estimator with a ``hull`` partner (the default, ``aline_kappa``, with
+  ``atc_maxprob``): the estimate's sampling error and line scatter
+  (``1.96 sqrt(se_boot^2 + m_line^2)``), plus the stretch from the estimate to its partner
+  (times ``1 +`` :data:`HULL_STRETCH`) on the partner's side, plus :data:`DROP_SHARE` of the
+  predicted drop from validation on both sides. Two estimators built on different signals
+  (agreement between models, a model's own confidence) that disagree mark a shift neither was
+  built for; the models' true accuracies were found between or near the two far more often than
+  beyond the agreement line's own spread.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .agreement import LineFit
+
+MIN_MODELS = 3  # fewer give one or three pairs: a line through them says little
+MIN_LINE_R2 = 0.3
+HULL_STRETCH = 0.25
+DROP_SHARE = 0.1
+
+
+def basis_problem(n_models: int, line: LineFit | None) -> str | None:
+    """Why a zoo's agreement-based estimates have no basis, or None when they have one.
+
+    Parameters
+    ----------
+    n_models : int
+        Models with usable predictions in the validation part.
+    line : LineFit or None
+        The zoo's agreement line (None: none could be fitted).
+
+    Returns
+    -------
+    str or None
+        One plain sentence, or None.
+
+    Examples
+    --------
+    >>> basis_problem(2, None)
+    'only 2 models with usable predictions (at least 3 are needed)'
+    >>> basis_problem(5, LineFit(slope=0.9, bias=0.0, r2=0.1, resid_sd=0.2, n_pairs=10))
+    'the agreement line does not fit (R^2 0.10 < 0.3)'
+    >>> basis_problem(5, LineFit(slope=0.9, bias=0.0, r2=0.9, resid_sd=0.1, n_pairs=10)) is None
+    True
+    """
+    if n_models < MIN_MODELS:
+        return f"only {n_models} model{'s' * (n_models != 1)} with usable predictions (at least {MIN_MODELS} are needed)"
+    if line is None:
+        return "no agreement line: the models agree equally on every pair"
+    if not line.slope > 0:
+        return f"the agreement line slopes the wrong way (slope {line.slope:.2f})"
+    if not line.r2 >= MIN_LINE_R2:
+        return f"the agreement line does not fit (R^2 {line.r2:.2f} < {MIN_LINE_R2})"
+    return None
+
+
+def hull_interval(est: np.ndarray, partner: np.ndarray, val: np.ndarray, spread: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of an estimate with a hull partner (see the module docstring), clipped to [0, 1].
+
+    Parameters
+    ----------
+    est, partner, val : arrays of shape (n_models,)
+        The estimate, its partner's estimate and the validation score.
+    spread : array of shape (n_models,)
+        ``1.96 sqrt(se_boot^2 + m_line^2)``.
+
+    Returns
+    -------
+    lo, hi : arrays of shape (n_models,)
+
+    Examples
+    --------
+    >>> lo, hi = hull_interval(np.array([0.8]), np.array([0.7]), np.array([0.9]), np.array([0.02]))
+    >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
+    (0.645, 0.83)
+    """
+    margin = DROP_SHARE * np.abs(val - est) + spread
+    lo = est - (1 + HULL_STRETCH) * np.maximum(est - partner, 0) - margin
+    hi = est + (1 + HULL_STRETCH) * np.maximum(partner - est, 0) + margin
+    return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
