@@ -162,14 +162,13 @@ class TorchMLP:
 
 
 def _user_models(seed: int) -> dict:
+    from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression, RidgeClassifier
     from sklearn.neighbors import KNeighborsClassifier
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
-
-    from sklearn.calibration import CalibratedClassifierCV
 
     # scikit-learn 1.9 deprecates SVC(probability=True) for this form
     return {"svc": make_pipeline(StandardScaler(), CalibratedClassifierCV(SVC(random_state=seed), ensemble=False)),
