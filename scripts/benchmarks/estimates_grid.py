@@ -318,6 +318,33 @@ def run_grid(args) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(records), pd.concat(tables, ignore_index=True)
 
 
+def replay_grid(args) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The grid's cells again from the cached predictions: the estimation stage and ship only."""
+    from splitters.estimation import GroupPredictions, estimate_accuracies, model_to_ship
+
+    records, tables = [], []
+    for i in range(len(GRIDS[args.grid])):
+        path = os.path.join(args.cache, f"{args.grid}_{i}.pkl")
+        if (args.cells and i not in args.cells) or not os.path.exists(path):
+            continue
+        with open(path, "rb") as f:
+            cached = pickle.load(f)
+        cell = Cell(**{**cached["cell"], "strategies": tuple(cached["cell"]["strategies"])})
+        groups = {k: GroupPredictions(**g) for k, g in cached["groups"].items()}
+        table, _ = estimate_accuracies(groups, n_boot=50, random_state=cell.seed)
+        table.insert(0, "strategy", [k[0] for k in table.key])
+        table.insert(1, "repeat", [k[1] for k in table.key])
+        truth = {(k[0], k[1], m): float(np.mean(g.proba_target[j].argmax(axis=1) == cached["y_target"]))
+                 for k, g in groups.items() for j, m in enumerate(g.models)}
+        table["test_score"] = [truth[(s, r, m)] for s, r, m in zip(table.strategy, table.repeat, table.model)]
+        table = table.drop(columns="key")
+        ship = model_to_ship(table, cached["recommended"])
+        records.append({**cell_scores(cell, table, cached["fits"], ship, splitters.estimation.DEFAULT_ESTIMATOR),
+                        "seconds": 0.0, "notes": []})
+        tables.append(table.assign(cell=cell.name))
+    return pd.DataFrame(records), pd.concat(tables, ignore_index=True)
+
+
 def overall(cells: pd.DataFrame) -> dict:
     return {"coverage": float(np.nanmean(cells.coverage)), "worst_cell_coverage": float(np.nanmin(cells.coverage)),
             "mae": float(np.nanmean(cells.mae)),
@@ -343,11 +370,50 @@ def markdown(cells: pd.DataFrame, name: str, default: str) -> str:
     return "\n".join(lines)
 
 
+def plot(cells: pd.DataFrame, table: pd.DataFrame, name: str, default: str, path: str) -> str:
+    """Left: estimated against true test accuracy of every fit, with its interval (abstained fits
+    grey, at their estimate). Right: per cell, coverage of the intervals given and the share
+    abstained."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = table[(table.estimator == default) & (table.get("status", "ok") != "failed")]
+    given = rows[rows.reliable.astype(bool)]
+    hit = (given.lo <= given.test_score) & (given.test_score <= given.hi)
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1, 1.3]})
+    for mask, colour, label in ((hit, "tab:blue", "interval covers the truth"), (~hit, "tab:red", "interval misses")):
+        part = given[mask]
+        ax.errorbar(100 * part.test_score, 100 * part.estimate, yerr=100 * np.abs(part[["lo", "hi"]].to_numpy().T
+                    - part.estimate.to_numpy()), fmt="o", ms=3, lw=0.6, color=colour, alpha=0.6, label=label)
+    off = rows[~rows.reliable.astype(bool)]
+    ax.scatter(100 * off.test_score, 100 * off.estimate, s=10, color="grey", alpha=0.5, label="abstained (no basis)")
+    ax.plot([0, 100], [0, 100], color="black", lw=0.8)
+    ax.set(xlabel="true test accuracy (%)", ylabel=f"estimated ({default}, %)", xlim=(0, 100), ylim=(0, 100),
+           title=f"Grid '{name}': every fit")
+    ax.legend(loc="upper left", fontsize=8)
+    y = np.arange(len(cells))
+    bx.barh(y, cells.coverage.fillna(0), color="tab:blue", label="coverage of the intervals given")
+    bx.barh(y, -cells.abstain, color="grey", label="share abstained (to the left)")
+    bx.axvline(0.9, color="tab:green", ls="--", lw=0.8, label="90% target")
+    bx.axvline(0.8, color="tab:orange", ls=":", lw=0.8, label="80% per cell")
+    bx.set_yticks(y, [c.replace("/", " ", 2) for c in cells.cell], fontsize=6)
+    bx.invert_yaxis()
+    bx.set(xlim=(-1, 1.05), xlabel="share of fits", title="Per cell")
+    bx.legend(loc="lower left", fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--grid", choices=sorted(GRIDS), required=True, help="which grid to run")
     p.add_argument("--cells", nargs="+", type=int, help="run only these cells (their indices)")
+    p.add_argument("--replay", action="store_true", help="re-run only the estimation stage on the cached predictions")
     p.add_argument("--data-root", default=SHARED, help="folder holding fashion-mnist/ and mnist/")
     p.add_argument("--n-jobs", type=int, default=-1, help="joblib workers for the fits")
     p.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "estimates", "grid"), help="output folder")
@@ -357,13 +423,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cells, table = run_grid(args)
+    cells, table = replay_grid(args) if args.replay else run_grid(args)
     default = splitters.estimation.DEFAULT_ESTIMATOR
     text = markdown(cells, args.grid, default)
     print(text)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, f"grid_{args.grid}.md"), "w", encoding="utf-8") as f:
         f.write(text)
+    plot(cells, table, args.grid, default, os.path.join(args.out, f"grid_{args.grid}.png"))
     with open(os.path.join(args.out, f"grid_{args.grid}.json"), "w", encoding="utf-8") as f:
         json.dump({"grid": args.grid, "cells": cells.to_dict(orient="records"), "overall": overall(cells),
                    "estimates": table.to_dict(orient="records")}, f, indent=1, default=str)
