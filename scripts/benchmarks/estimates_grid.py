@@ -346,8 +346,12 @@ def replay_grid(args) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def overall(cells: pd.DataFrame) -> dict:
-    return {"coverage": float(np.nanmean(cells.coverage)), "worst_cell_coverage": float(np.nanmin(cells.coverage)),
-            "mae": float(np.nanmean(cells.mae)),
+    """The grid's figures: coverage over every interval given (and the worst cell's), MAE over
+    them, mean width over the shifted and the unshifted cells, share of fits abstained, ship regret."""
+    given = cells.given.where(cells.coverage.notna(), 0)
+    return {"coverage": float(np.average(cells.coverage.fillna(0), weights=given)),
+            "worst_cell_coverage": float(np.nanmin(cells.coverage)),
+            "mae": float(np.average(cells.mae.fillna(0), weights=given)),
             "width_shifted": float(np.nanmean(cells.width[cells.shifted])),
             "width_unshifted": float(np.nanmean(cells.width[~cells.shifted])),
             "abstain": float(np.average(cells.abstain, weights=cells.fits)),
@@ -364,7 +368,8 @@ def markdown(cells: pd.DataFrame, name: str, default: str) -> str:
     for r in cells.itertuples():
         lines.append(f"| {r.cell} | {r.fits} | {r.coverage:.2f} | {r.mae:.1f} | {r.bias:+.1f} | {r.width:.1f} | "
                      f"{r.abstain:.2f} | {r.ship_regret:+.1f} |")
-    lines += ["", f"Overall: coverage {o['coverage']:.2f} (worst cell {o['worst_cell_coverage']:.2f}), MAE {o['mae']:.1f}, "
+    lines += ["", f"Overall (over the fits): coverage {o['coverage']:.2f} (worst cell {o['worst_cell_coverage']:.2f}), "
+              f"MAE {o['mae']:.1f}, "
               f"width {o['width_shifted']:.1f} shifted / {o['width_unshifted']:.1f} unshifted, abstain {o['abstain']:.2f}, "
               f"ship regret {o['ship_regret_mean']:+.2f} mean / {o['ship_regret_worst']:+.2f} worst cell.", ""]
     return "\n".join(lines)
@@ -414,6 +419,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--grid", choices=sorted(GRIDS), required=True, help="which grid to run")
     p.add_argument("--cells", nargs="+", type=int, help="run only these cells (their indices)")
     p.add_argument("--replay", action="store_true", help="re-run only the estimation stage on the cached predictions")
+    p.add_argument("--render", action="store_true", help="write the table and plot again from the saved grid_<name>.json")
     p.add_argument("--data-root", default=SHARED, help="folder holding fashion-mnist/ and mnist/")
     p.add_argument("--n-jobs", type=int, default=-1, help="joblib workers for the fits")
     p.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "estimates", "grid"), help="output folder")
@@ -421,9 +427,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def saved_grid(args) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cells and estimates of the run saved in ``--out``'s ``grid_<name>.json``."""
+    with open(os.path.join(args.out, f"grid_{args.grid}.json"), encoding="utf-8") as f:
+        saved = json.load(f)
+    return pd.DataFrame(saved["cells"]), pd.DataFrame(saved["estimates"])
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
-    cells, table = replay_grid(args) if args.replay else run_grid(args)
+    if args.render:
+        cells, table = saved_grid(args)
+    else:
+        cells, table = replay_grid(args) if args.replay else run_grid(args)
     default = splitters.estimation.DEFAULT_ESTIMATOR
     text = markdown(cells, args.grid, default)
     print(text)
