@@ -385,14 +385,15 @@ def plot(cells: pd.DataFrame, table: pd.DataFrame, name: str, default: str, path
     import matplotlib.pyplot as plt
 
     rows = table[(table.estimator == default) & (table.get("status", "ok") != "failed")]
-    given = rows[rows.reliable.astype(bool)]
+    reliable = rows.reliable.astype(bool) if "reliable" in rows else pd.Series(True, index=rows.index)
+    given = rows[reliable]
     hit = (given.lo <= given.test_score) & (given.test_score <= given.hi)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(13, 6), gridspec_kw={"width_ratios": [1, 1.3]})
     for mask, colour, label in ((hit, "tab:blue", "interval covers the truth"), (~hit, "tab:red", "interval misses")):
         part = given[mask]
         ax.errorbar(100 * part.test_score, 100 * part.estimate, yerr=100 * np.abs(part[["lo", "hi"]].to_numpy().T
                     - part.estimate.to_numpy()), fmt="o", ms=3, lw=0.6, color=colour, alpha=0.6, label=label)
-    off = rows[~rows.reliable.astype(bool)]
+    off = rows[~reliable]
     ax.scatter(100 * off.test_score, 100 * off.estimate, s=10, color="grey", alpha=0.5, label="abstained (no basis)")
     ax.plot([0, 100], [0, 100], color="black", lw=0.8)
     ax.set(xlabel="true test accuracy (%)", ylabel=f"estimated ({default}, %)", xlim=(0, 100), ylim=(0, 100),
