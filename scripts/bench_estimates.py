@@ -37,6 +37,7 @@ from shifts import apply_shift
 
 import mnist_hf
 import splitters
+from splitters.comparison.plots import plot_estimated_vs_true
 from splitters.estimation import DEFAULT_ESTIMATOR, ESTIMATORS
 
 SCENARIOS = ["none", "rotate:15", "rotate:30", "thicken:1", "thin:1", "noise:40", "labelshift:0.2",
@@ -169,7 +170,7 @@ def markdown(scores: pd.DataFrame, floors: pd.DataFrame, scenarios: list[str], s
 
 def plot(table: pd.DataFrame, path: str) -> None:
     table = table[table.estimator.isin(list(ESTIMATORS))]
-    splitters.report.plot_estimated_vs_true(table, "scenario", DEFAULT_ESTIMATOR, path)
+    plot_estimated_vs_true(table, "scenario", DEFAULT_ESTIMATOR, path)
 
 
 def main(argv=None) -> int:

@@ -32,7 +32,7 @@ from shifts import SHIFTS, apply_shift
 import mnist_hf
 import splitters
 from splitters import DEFAULT_STRATEGIES, default_models
-from splitters.plan import DEFAULTS
+from splitters.comparison import DEFAULTS
 
 
 def parse_args(argv=None) -> argparse.Namespace:

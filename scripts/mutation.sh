@@ -30,7 +30,7 @@ MODULES=(
      test_same_export_twice_keeps_the_version_folder test_an_export_in_the_earlier_flat_layout_is_replaced)"
   # The comparison engine and its stages, judged by tests/test_engine.py: each stage on tiny data in
   # seconds (test_compare.py's planted cases take minutes).
-  "compare|splitters/compare.py splitters/plan.py splitters/splits.py splitters/fits.py splitters/diagnostics.py splitters/summary.py|tests/test_engine.py"
+  "compare|$(printf 'splitters/comparison/%s.py ' options plan splits fits diagnostics summary engine result failures)|tests/test_engine.py"
   # The engine's estimates stage and the label-free estimators it runs.
   "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals stage shipping floor)|tests/test_estimates.py $(printf 'tests/test_engine.py::%s ' \
      test_estimates_are_passed_on_and_a_model_to_ship_is_picked test_a_failing_estimation_is_a_note)"

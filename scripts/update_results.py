@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 REPO = Path(__file__).resolve().parent.parent
 COMPARE = REPO / "scripts" / "compare_splits.py"
@@ -43,52 +42,6 @@ BLOCK = re.compile(r"<!-- results:(?P<name>[\w:]+) -->\n(?P<body>.*?)\n?<!-- /re
 
 
 # --- reading docs/results ----------------------------------------------------------------------
-
-def load_result(path: str | Path):
-    """A :class:`splitters.ComparisonResult` from the ``results.json`` it wrote (no distances).
-
-    Parameters
-    ----------
-    path : str or Path
-        A ``results.json`` written by ``ComparisonResult.write``.
-
-    Returns
-    -------
-    splitters.ComparisonResult
-
-    Raises
-    ------
-    ValueError
-        When the file is not such a JSON document.
-
-    Examples
-    --------
-    >>> import numpy as np, splitters, tempfile
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(200, 3)); y = (X[:, 0] > 0).astype(int)
-    >>> r = splitters.compare_strategies(X, y, X[:50], y[:50], strategies=["tail", "random"],
-    ...                                  models=["lda", "tree"], repeats=2, progress=False)
-    >>> out = tempfile.mkdtemp()
-    >>> _ = r.write(out)
-    >>> load_result(f"{out}/results.json").summary.equals(r.summary)
-    True
-    """
-    from splitters import ComparisonResult
-
-    try:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-        summary = pd.DataFrame.from_records(d["summary"]).set_index("strategy")
-        estimates = None if d.get("estimates") is None else pd.DataFrame.from_records(d["estimates"])
-        est_summary = (None if d.get("estimate_summary") is None
-                       else pd.DataFrame.from_records(d["estimate_summary"]).set_index(["strategy", "estimator"]))
-        return ComparisonResult(
-            table=pd.DataFrame.from_records(d["table"]), summary=summary, recommended=d["recommended"],
-            metric=d["metric"], labeled=d["labeled"], notes=d.get("notes", []), timings=d.get("timings", {}),
-            estimates=estimates, default_estimator=d.get("default_estimator"), estimate_summary=est_summary,
-            ship=d.get("ship"))
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path}: not a comparison's results.json ({type(err).__name__}: {err})") from None
-
 
 def markdown_tables(text: str) -> list[str]:
     """The Markdown tables in ``text`` (runs of lines starting with ``|``), in order.
@@ -175,12 +128,12 @@ def render_blocks(results_dir: str | Path) -> dict[str, str]:
         Block name (``no_shift:summary``, ``rotate30:summary``, ``rotate30:estimates``,
         ``machine``) -> its Markdown.
     """
-    from splitters.report import estimates_markdown, markdown
+    from splitters.comparison import ComparisonResult, estimates_markdown, markdown
 
     results_dir = Path(results_dir)
     blocks = {}
     for name in DEMOS:
-        result = load_result(results_dir / name / "results.json")
+        result = ComparisonResult.read(results_dir / name / "results.json")
         blocks[f"{name}:summary"] = markdown_tables(markdown(result))[0]
         estimates = markdown_tables(estimates_markdown(result))
         if name in ESTIMATES_SHOWN and estimates:

@@ -233,16 +233,53 @@ class ValidationSplitter(BaseEstimator):
     def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(train_indices, validation_indices)`` ``get_n_splits()`` times."""
         X = check_X(X, need_features=self.needs_features)
+        self.check_arrays()
+        yield from self.split_checked(X, y, groups)
+
+    def check_arrays(self) -> None:
+        """Validate the array-valued parameters (e.g. ``X_target``), once.
+
+        Raises
+        ------
+        ValueError
+            On a bad array parameter (what a subclass's ``_check_arrays`` refuses).
+
+        Examples
+        --------
+        >>> from splitters import TailSplit
+        >>> TailSplit(val_size=2).check_arrays()  # no array parameter: nothing to check
+        """
         self._check_arrays()
-        yield from self._split_checked(X, y, groups)
 
     def _check_arrays(self) -> None:
-        """Validate array-valued parameters (e.g. ``X_target``); a no-op unless overridden."""
+        """Subclasses with array-valued parameters override this hook; a no-op here."""
 
-    def _split_checked(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """The path after validation: ``X`` went through :func:`check_X` and the array-valued
-        parameters through ``_check_arrays``. Callers that validated once (the comparison
-        engine) use it so a large ``X`` is not scanned again for every strategy and repeat."""
+    def split_checked(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """:meth:`split` after validation: ``X`` went through :func:`check_X` and the array-valued
+        parameters through :meth:`check_arrays`. Callers that validated once (the comparison
+        engine) use it so a large ``X`` is not scanned again for every strategy and repeat.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Already checked by :func:`check_X`.
+        y, groups : array-like of shape (n_samples,), optional
+
+        Yields
+        ------
+        train, validation : ndarray of int64
+
+        Raises
+        ------
+        ValueError
+            On a bad ``y``, ``groups`` or ``val_size`` for this pool.
+
+        Examples
+        --------
+        >>> from splitters import HeadSplit
+        >>> [v.tolist() for _, v in HeadSplit(val_size=1).split_checked(np.zeros((3, 1)))]
+        [[0]]
+        """
         n = X.shape[0]
         y = check_labels(y, n, "y")
         groups = check_labels(groups, n, "groups")

@@ -316,8 +316,8 @@ def test_group_strategy_by_name_with_groups():
 
 def test_each_array_is_validated_once(monkeypatch):
     import splitters.base
+    import splitters.comparison.plan
     import splitters.dissimilarity
-    import splitters.plan
 
     calls: list[str] = []
     real = splitters.base.check_X
@@ -326,7 +326,7 @@ def test_each_array_is_validated_once(monkeypatch):
         calls.append(name)
         return real(X, need_features=need_features, name=name)
 
-    for module in (splitters.base, splitters.plan, splitters.dissimilarity):
+    for module in (splitters.base, splitters.comparison.plan, splitters.dissimilarity):
         monkeypatch.setattr(module, "check_X", counting)
     X, y, Xt, yt = _iid(400, 200)
     compare_strategies(X, y, Xt, yt, strategies=["tail", "random", "maxmin", "cluster", "target"], models=["lda"],

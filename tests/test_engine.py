@@ -30,19 +30,27 @@ from sklearn.naive_bayes import GaussianNB
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.tree import DecisionTreeClassifier
 
-import splitters.compare
-import splitters.diagnostics
+import splitters.comparison.diagnostics
+import splitters.comparison.engine
+import splitters.comparison.report
+import splitters.comparison.result
 import splitters.estimation
-import splitters.report
 from splitters import GroupSplit, RandomSplit, TailSplit, TargetMatchedSplit, compare_strategies
 from splitters.base import ValidationSplitter
-from splitters.compare import ComparisonResult
-from splitters.diagnostics import Diagnostics, _adversarial_auc, _sample, diagnose
+from splitters.comparison import (
+    DEFAULT_STRATEGIES,
+    ComparisonResult,
+    Splits,
+    default_models,
+    make_splits,
+    plan_comparison,
+    recommend,
+    summarise,
+    summary_columns,
+)
+from splitters.comparison.diagnostics import Diagnostics, _adversarial_auc, _sample, diagnose
+from splitters.comparison.fits import TABLE_COLUMNS, Fits, _outputs, _progress, fit_models
 from splitters.estimation import Estimates
-from splitters.fits import TABLE_COLUMNS, Fits, _outputs, _progress, fit_models
-from splitters.plan import DEFAULT_STRATEGIES, default_models, plan_comparison
-from splitters.splits import Splits, make_splits
-from splitters.summary import SUMMARY_COLUMNS, recommend, summarise
 
 ZOO_ORDER = ["logreg", "lda", "qda", "naive_bayes", "knn", "extra_trees", "tree"]
 
@@ -261,6 +269,40 @@ def test_plan_rejects_bad_input(kwargs, fragment):
     with pytest.raises(ValueError) as err:
         plan_comparison(args.pop("X"), args.pop("y"), args.pop("X_test"), args.pop("y_test"), **args)
     assert str(err.value).startswith(fragment)
+
+
+def _with_missing(values, at, missing):
+    out = np.asarray(values, dtype=object if missing is None else float).copy()
+    out[at] = missing
+    return out
+
+
+@pytest.mark.parametrize("where, missing, message", [
+    ("y", np.nan, "y has 2 missing entries (NaN or None); every row needs a label"),
+    ("y", None, "y has 2 missing entries (NaN or None); every row needs a label"),
+    ("y_test", np.nan, "y_test has 2 missing entries (NaN or None); every row needs a label"),
+    ("groups", np.nan, "groups has 2 missing entries (NaN or None); every row needs a group"),
+    ("groups", None, "groups has 2 missing entries (NaN or None); every row needs a group"),
+])
+def test_compare_strategies_refuses_missing_labels_and_groups_up_front(where, missing, message, monkeypatch):
+    # issue 19, item 8: NaN labels made every fit fail and still gave a recommendation; NaN groups
+    # were merged into one group without a word. Now a plain ValueError, before any split or fit.
+    X, y, Xt, yt = _data()
+    data = {"y": y, "y_test": yt, "groups": np.arange(len(y)) // 6}
+    data[where] = _with_missing(data[where], [1, 4], missing)
+    monkeypatch.setattr(splitters.comparison.engine, "make_splits", lambda plan: pytest.fail("split after bad input"))
+    with pytest.raises(ValueError) as err:
+        compare_strategies(X, data["y"], Xt, data["y_test"], groups=data["groups"], strategies=["group"],
+                           models=["lda"], repeats=1, val_size=12, progress=False)
+    assert str(err.value) == message
+
+
+def test_missing_nullable_labels_are_refused_too():
+    pd_y = pd.Series(np.arange(60) % 3, dtype="Int64")
+    pd_y[7] = pd.NA
+    X, _, Xt, yt = _data()
+    with pytest.raises(ValueError, match=r"^y has 1 missing entries \(NaN or None\)"):
+        plan_comparison(X, pd_y, Xt, yt, strategies=["tail"], models=["lda"])
 
 
 # --- stage 2: the splits ------------------------------------------------------------------------------
@@ -631,16 +673,16 @@ def test_macro_f1_on_test_counts_every_class_of_the_plan():
 
 
 def test_progress_and_backend_reach_the_fits(capsys, monkeypatch):
-    import splitters.fits
+    import splitters.comparison.fits
 
     seen = {}
-    real = splitters.fits._progress
+    real = splitters.comparison.fits._progress
 
     def spy(iterable, total, enabled, desc):
         seen.update(total=total, enabled=enabled, desc=desc)
         return real(iterable, total, enabled, desc)
 
-    monkeypatch.setattr(splitters.fits, "_progress", spy)
+    monkeypatch.setattr(splitters.comparison.fits, "_progress", spy)
     p = _plan(models=["lda", "naive_bayes"], repeats=2, progress=True, backend="threading", n_jobs=2)
     fit_models(p, make_splits(p))
     assert seen == {"total": 4, "enabled": True, "desc": "fits"}
@@ -709,9 +751,9 @@ def test_diagnostics_subsample_each_side(monkeypatch):
     X, y, Xt, yt = _data()
     p = plan_comparison(X, y, Xt, yt, strategies=["tail"], models=["lda"], repeats=2, val_size=12)
     splits = make_splits(p)
-    monkeypatch.setattr(splitters.diagnostics, "DIAGNOSTIC_ROWS", 5)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "DIAGNOSTIC_ROWS", 5)
     calls = []
-    real_nn, real_auc = splitters.diagnostics.nearest_distances, splitters.diagnostics._adversarial_auc
+    real_nn, real_auc = splitters.comparison.diagnostics.nearest_distances, splitters.comparison.diagnostics._adversarial_auc
 
     def nn(A, B):
         calls.append(("nn", A, B))
@@ -721,8 +763,8 @@ def test_diagnostics_subsample_each_side(monkeypatch):
         calls.append(("auc", A, B, seed))
         return real_auc(A, B, seed)
 
-    monkeypatch.setattr(splitters.diagnostics, "nearest_distances", nn)
-    monkeypatch.setattr(splitters.diagnostics, "_adversarial_auc", auc)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "nearest_distances", nn)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "_adversarial_auc", auc)
     d = diagnose(p, splits)
     assert [c[0] for c in calls] == ["nn", "nn", "auc"] * 2
     train_rows = {tuple(row) for row in X[:48]}
@@ -754,21 +796,21 @@ def test_a_diagnostic_that_fails_is_noted_and_left_nan(monkeypatch):
         raise ZeroDivisionError("planted")
 
     p = plan_comparison(X, y, Xt, yt, strategies=["tail"], models=["lda"], repeats=1, val_size=12)
-    monkeypatch.setattr(splitters.diagnostics, "nearest_distances", broken)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "nearest_distances", broken)
     d = diagnose(p, make_splits(p))
     assert np.isnan(d.values["tail"]["nn_shift"][0]) and np.isfinite(d.values["tail"]["adv_auc"][0])
     assert d.notes == ["tail, repeat 0: diagnostic nn_shift failed (ZeroDivisionError: planted)"] * 2
     assert d.distances == {}
 
     monkeypatch.undo()
-    real = splitters.diagnostics.nearest_distances
+    real = splitters.comparison.diagnostics.nearest_distances
 
     def val_only_broken(A, B):
         if len(A) == 12:
             raise ZeroDivisionError("planted")
         return real(A, B)
 
-    monkeypatch.setattr(splitters.diagnostics, "nearest_distances", val_only_broken)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "nearest_distances", val_only_broken)
     d = diagnose(p, make_splits(p))  # one failure, one note: no shift is attempted without both sides
     assert d.notes == ["tail, repeat 0: diagnostic nn_shift failed (ZeroDivisionError: planted)"]
     assert np.isnan(d.values["tail"]["nn_shift"][0]) and d.distances == {}
@@ -777,7 +819,7 @@ def test_a_diagnostic_that_fails_is_noted_and_left_nan(monkeypatch):
         raise OverflowError("planted shift")
 
     monkeypatch.undo()
-    monkeypatch.setattr(splitters.diagnostics, "distribution_shift", no_shift)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "distribution_shift", no_shift)
     d = diagnose(p, make_splits(p))
     assert np.isnan(d.values["tail"]["nn_shift"][0])
     assert d.notes == ["tail, repeat 0: diagnostic nn_shift failed (OverflowError: planted shift)"]
@@ -824,7 +866,7 @@ def _hand_records(metric="accuracy", labeled=True):
 
 def test_summary_by_hand():
     s = summarise(*_hand_records())
-    assert list(s.columns) == SUMMARY_COLUMNS and list(s.index) == ["e", "a", "b", "c", "d"]
+    assert list(s.columns) == summary_columns() and list(s.index) == ["e", "a", "b", "c", "d"]
     assert s.index.name == "strategy"
     a = s.loc["a"]
     # repeat 0: gaps 0.05, -0.02, 0.10; repeat 1: gaps -0.1, -0.25, -0.1
@@ -845,10 +887,10 @@ def test_summary_by_hand():
     assert np.isnan(b.nn_shift) and np.isnan(b.adv_auc)
     assert (b.status, b.error) == ("partial", "m4: E: x")
     c = s.loc["c"]
-    assert c[SUMMARY_COLUMNS[:-2]].isna().all()
+    assert c[summary_columns()[:-2]].isna().all()
     assert (c.status, c.error) == ("failed", "m1: E: boom; m2: F: bad")
     d = s.loc["d"]
-    assert d[SUMMARY_COLUMNS[:-2]].isna().all() and (d.status, d.error) == ("failed", "RuntimeError: no")
+    assert d[summary_columns()[:-2]].isna().all() and (d.status, d.error) == ("failed", "RuntimeError: no")
     e = s.loc["e"]  # repeat 0 has no rank correlation: the mean and spread are over repeat 1 only
     assert e.spearman == 1.0 and e.spearman_std == 0.0 and e.kendall == 1.0 and e.kendall_std == 0.0
     assert e.mae == pytest.approx(0.2 / 6) and e.mae_std == pytest.approx(0.2 / 6)
@@ -922,25 +964,25 @@ def test_recommend_with_nothing_measured():
 def quick_auc(monkeypatch):
     """adv_auc without its cross-validated fits (checked by hand above): the whole-run tests check
     the orchestration, and each mutant of the engine runs them, so they must be quick."""
-    real = splitters.diagnostics._adversarial_auc
+    real = splitters.comparison.diagnostics._adversarial_auc
 
     def quick(A, B, seed):
         if min(len(A), len(B)) < 2:
             return real(A, B, seed)  # the real error
         return float(0.5 + np.tanh(abs(A.mean() - B.mean()) + seed / 100) / 2)
 
-    monkeypatch.setattr(splitters.diagnostics, "_adversarial_auc", quick)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "_adversarial_auc", quick)
 
 
 def _spy_plan(monkeypatch):
     seen = {}
-    real = splitters.compare.plan_comparison
+    real = splitters.comparison.engine.plan_comparison
 
     def spy(*args, **kwargs):
         seen["plan"] = real(*args, **kwargs)
         return seen["plan"]
 
-    monkeypatch.setattr(splitters.compare, "plan_comparison", spy)
+    monkeypatch.setattr(splitters.comparison.engine, "plan_comparison", spy)
     return seen
 
 
@@ -1020,11 +1062,11 @@ def test_model_to_ship_from_another_strategy_or_none():
                           "hi": 0.9})
     est = SimpleNamespace(table=table, default="doc")
     notes = []
-    assert splitters.compare._ship(est, "maxmin", notes)["model"] == "b"  # not estimated: the first strategy's
-    assert splitters.compare._ship(est, "random", notes)["strategy"] == "random" and notes == []
-    assert splitters.compare._ship(est, "tail", notes) is None
+    assert splitters.comparison.engine._ship(est, "maxmin", notes)["model"] == "b"  # not estimated: the first strategy's
+    assert splitters.comparison.engine._ship(est, "random", notes)["strategy"] == "random" and notes == []
+    assert splitters.comparison.engine._ship(est, "tail", notes) is None
     assert notes == ["no model to ship: no finite 'doc' estimates for strategy 'tail'"]
-    assert splitters.compare._ship(SimpleNamespace(table=pd.DataFrame(), default="doc"), "tail", notes) is None
+    assert splitters.comparison.engine._ship(SimpleNamespace(table=pd.DataFrame(), default="doc"), "tail", notes) is None
 
 
 def test_no_model_to_ship_is_a_note(quick_auc, monkeypatch):
@@ -1085,7 +1127,7 @@ def test_nothing_measured_is_an_error(monkeypatch):
     def broken(A, B):
         raise ZeroDivisionError("planted")
 
-    monkeypatch.setattr(splitters.diagnostics, "nearest_distances", broken)
+    monkeypatch.setattr(splitters.comparison.diagnostics, "nearest_distances", broken)
     X, y, Xt, yt = _data()
     with pytest.raises(ValueError) as err:
         compare_strategies(X, y, Xt[:1], yt[:1], strategies=["tail"], models={"bad": FailsToFit()}, repeats=1,
@@ -1118,9 +1160,10 @@ def test_result_as_dict_json_markdown_and_files(quick_auc, tmp_path, monkeypatch
     back = json.loads(text)
     assert back["summary"][0]["strategy"] == "tail" and back["summary"][0]["mae"] == pytest.approx(r.summary.mae.iloc[0])
     assert r.to_json() == text and len(list(tmp_path.iterdir())) == 1
-    assert r.to_markdown() == splitters.report.markdown(r)
+    assert r.to_markdown() == splitters.comparison.report.markdown(r)
     written = []
-    monkeypatch.setattr(splitters.report, "write_report", lambda result, out: written.append((result, out)) or {"x": 1})
+    monkeypatch.setattr(splitters.comparison.result, "write_report",
+                        lambda result, out: written.append((result, out)) or {"x": 1})
     assert r.write("somewhere") == {"x": 1} and written == [(r, "somewhere")]
     empty = ComparisonResult(r.table, r.summary, "tail", "accuracy", True, estimate_summary=pd.DataFrame())
     assert empty.to_dict()["estimate_summary"] is None and empty.notes == [] and empty.timings == {}

@@ -14,7 +14,7 @@ import pytest
 import splitters
 
 # What the comparison engine needs and neither the dataset builder nor the split rules do.
-ENGINE = ("sklearn", "scipy", "joblib", "matplotlib", "splitters.compare", "splitters.plan", "splitters.base")
+ENGINE = ("sklearn", "scipy", "joblib", "matplotlib", "splitters.comparison", "splitters.estimation", "splitters.base")
 
 
 # What ``splitters`` exported when its __init__ imported every module.
@@ -47,8 +47,9 @@ def test_split_rules_load_no_heavy_module(statement):
 
 
 def test_a_submodule_is_an_attribute_after_a_bare_import():
-    loaded = _modules_after("import splitters\nassert splitters.compare.compare_strategies is splitters.compare_strategies")
-    assert "splitters.compare" in loaded
+    loaded = _modules_after("import splitters\n"
+                            "assert splitters.comparison.compare_strategies is splitters.compare_strategies")
+    assert "splitters.comparison" in loaded
 
 
 def test_the_public_names_are_all_there():
@@ -73,7 +74,8 @@ def test_an_unknown_name_is_an_attribute_error():
 
 
 # Modules that moved, and where their names live now: the old import path still works, with a warning.
-MOVED = {"estimates": ("splitters.estimation", "doc")}
+MOVED = {"estimates": ("splitters.estimation", "doc"), "compare": ("splitters.comparison", "compare_strategies"),
+         "plan": ("splitters.comparison", "plan_comparison"), "report": ("splitters.comparison.report", "markdown")}
 
 
 @pytest.mark.parametrize("old", sorted(MOVED))

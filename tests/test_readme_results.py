@@ -69,11 +69,24 @@ def test_missing_or_unknown_markers_are_an_error():
         update_results.replace_blocks("<!-- results:old -->\n1\n<!-- /results -->", {})
 
 
-def test_load_result_names_a_bad_file(tmp_path):
+def test_reading_results_names_a_bad_file(tmp_path):
+    from splitters import ComparisonResult
+
     bad = tmp_path / "results.json"
     bad.write_text("{}", encoding="utf-8")
     with pytest.raises(ValueError, match=r"results\.json: not a comparison's results\.json"):
-        update_results.load_result(bad)
+        ComparisonResult.read(bad)
+    with pytest.raises(ValueError, match=r"missing\.json: not a comparison's results\.json \(FileNotFoundError"):
+        ComparisonResult.read(tmp_path / "missing.json")
+
+
+def test_a_result_reads_back_what_it_wrote(tmp_path):
+    from splitters import ComparisonResult
+
+    saved = ComparisonResult.read(REPO / "docs" / "results" / "rotate30" / "results.json")
+    saved.to_json(tmp_path / "again.json")
+    again = ComparisonResult.read(tmp_path / "again.json")
+    assert again.to_json() == saved.to_json() and again.to_markdown() == saved.to_markdown()
 
 
 def test_spread_counts_changed_fits_and_summary_moves():

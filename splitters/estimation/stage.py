@@ -85,11 +85,11 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
 
     Parameters
     ----------
-    plan : splitters.plan.Plan
+    plan : splitters.comparison.Plan
         The comparison's inputs (pool, target rows, models, classes, seeds).
-    splits : splitters.splits.Splits
+    splits : splitters.comparison.Splits
         The validation parts.
-    fits : splitters.fits.Fits
+    fits : splitters.comparison.Fits
         The fits, with their predictions kept (``fit_models(..., keep_predictions=True)``).
     n_boot : int, default=50
         Bootstrap replicates per strategy for the intervals.
@@ -106,7 +106,7 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
     Examples
     --------
     >>> import numpy as np
-    >>> from splitters.compare import fit_models, make_splits, plan_comparison
+    >>> from splitters.comparison import fit_models, make_splits, plan_comparison
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(400, 3)); y = (X[:, 0] + 0.5 * rng.normal(size=400) > 0).astype(int)
     >>> plan = plan_comparison(X, y, X[:100] + 0.5, None, strategies=["random"], models=["lda", "naive_bayes", "knn"],

@@ -18,9 +18,10 @@ from joblib import Parallel, delayed, parallel_config
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
-from .metrics import Metric
+from ..metrics import Metric
+from .failures import reason
 from .plan import Plan
-from .splits import Splits, _reason
+from .splits import Splits
 
 TABLE_COLUMNS = ["strategy", "repeat", "model", "val_score", "test_score", "gap", "fit_seconds", "n_train", "n_val",
                  "status", "error"]
@@ -81,7 +82,7 @@ def _fit_task(model, X, y, X_test, y_test, train, val, metric: Metric, classes, 
             metric.fn(y_test, t_proba if metric.needs_proba else t_lab, classes))
         pred = Predictions(v_lab, t_lab, *(None if p is None else p.astype(np.float32) for p in (v_proba, t_proba)))
     except Exception as err:  # a model that cannot fit or predict is reported, not fatal
-        return {"status": "failed", "error": _reason(err), "fit_seconds": 0.0, "val_score": np.nan,
+        return {"status": "failed", "error": reason(err), "fit_seconds": 0.0, "val_score": np.nan,
                 "test_score": np.nan, "predictions": None}
     return {"status": "ok", "error": None, "fit_seconds": fit_s, "val_score": val_score, "test_score": test_score,
             "predictions": pred if keep else None}
@@ -123,8 +124,7 @@ def fit_models(plan: Plan, splits: Splits, *, keep_predictions: bool = False) ->
     Examples
     --------
     >>> import numpy as np
-    >>> from splitters.plan import plan_comparison
-    >>> from splitters.splits import make_splits
+    >>> from splitters.comparison import make_splits, plan_comparison
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
     >>> plan = plan_comparison(X, y, X[:20], y[:20], strategies=["tail"], models=["lda"], repeats=1, progress=False)

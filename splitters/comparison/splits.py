@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .base import ValidationSplitter
+from ..base import ValidationSplitter
+from .failures import reason
 from .plan import Plan
 
 
@@ -23,10 +24,6 @@ class Splits:
     parts: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]
     failed: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-def _reason(err: BaseException) -> str:
-    return f"{type(err).__name__}: {err}"
 
 
 def _reseeded(splitter, seed: int):
@@ -45,11 +42,11 @@ def _draw(plan: Plan, name: str, splitter) -> list[tuple[np.ndarray, np.ndarray]
     # the validated fast path only where split() is the base class's (a subclass may override it)
     fast = isinstance(splitter, ValidationSplitter) and type(splitter).split is ValidationSplitter.split
     if fast and name not in plan.prevalidated:
-        splitter._check_arrays()
+        splitter.check_arrays()
     out = []
     for r in range(plan.repeats):
         s = _reseeded(splitter, plan.seed(r))
-        pairs = s._split_checked(plan.X, plan.y, plan.groups) if fast else s.split(plan.X, plan.y, plan.groups)
+        pairs = s.split_checked(plan.X, plan.y, plan.groups) if fast else s.split(plan.X, plan.y, plan.groups)
         train, val = next(iter(pairs))
         out.append((np.asarray(train, dtype=np.int64), np.asarray(val, dtype=np.int64)))
     return out
@@ -77,7 +74,7 @@ def make_splits(plan: Plan) -> Splits:
     Examples
     --------
     >>> import numpy as np
-    >>> from splitters.plan import plan_comparison
+    >>> from splitters.comparison import plan_comparison
     >>> plan = plan_comparison(np.zeros((10, 2)), np.arange(10) % 2, np.ones((4, 2)), strategies=["tail"],
     ...                        models=["lda"], repeats=2)
     >>> [(key, val.tolist()) for key, (train, val) in make_splits(plan).parts.items()]
@@ -90,8 +87,8 @@ def make_splits(plan: Plan) -> Splits:
             try:
                 pairs = _draw(plan, name, splitter)
             except Exception as err:  # one broken strategy must not end the comparison
-                out.failed[name] = _reason(err)
-                out.notes.append(f"{name}: could not split the pool ({_reason(err)})")
+                out.failed[name] = reason(err)
+                out.notes.append(f"{name}: could not split the pool ({reason(err)})")
                 continue
         out.notes += list(dict.fromkeys(f"{name}: {w.message}" for w in caught))
         for r, (train, val) in enumerate(pairs):

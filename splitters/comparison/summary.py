@@ -1,7 +1,8 @@
 """Stage 5 of a comparison: one row per strategy, and the strategy to trust.
 
-:func:`summarise` turns the fits' table and the diagnostics into :data:`SUMMARY_COLUMNS`
-(each measure per repeat, then its mean and spread); :func:`recommend` picks from that table.
+:func:`summarise` turns the fits' table and the diagnostics into the columns of
+:func:`summary_columns` (each measure per repeat, then its mean and spread); :func:`recommend`
+picks from that table.
 """
 
 from __future__ import annotations
@@ -11,14 +12,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .diagnostics import Diagnostics
+from ..metrics import Metric, gap_stats, rank_agreement, selection_regret
+from .diagnostics import DIAGNOSTICS, Diagnostics
 from .fits import Fits
-from .metrics import Metric, gap_stats, rank_agreement, selection_regret
 from .plan import Plan
 from .splits import Splits
 
-SUMMARY_COLUMNS = ["mae", "mae_std", "bias", "bias_std", "spearman", "spearman_std", "kendall", "kendall_std",
-                   "regret", "regret_std", "nn_shift", "adv_auc", "val_mean", "test_mean", "status", "error"]
+MEASURES = ("mae", "bias", "spearman", "kendall", "regret")  # how well validation predicts test, per repeat
+
+
+def summary_columns() -> list[str]:
+    """The columns of :func:`summarise`'s table: each measure and its spread over repeats, every
+    diagnostic of :data:`~splitters.comparison.diagnostics.DIAGNOSTICS`, the mean scores, status.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> summary_columns()[:3], summary_columns()[-2:]
+    (['mae', 'mae_std', 'bias'], ['status', 'error'])
+    """
+    return [c for m in MEASURES for c in (m, f"{m}_std")] + [*DIAGNOSTICS, "val_mean", "test_mean", "status", "error"]
 
 
 def _spread(values: np.ndarray) -> float:
@@ -56,7 +72,7 @@ def _status(table: pd.DataFrame, name: str, split_error: str | None) -> tuple[st
 
 
 def summarise(plan: Plan, splits: Splits, fits: Fits, diagnostics: Diagnostics) -> pd.DataFrame:
-    """Stage 5: one row per strategy (:data:`SUMMARY_COLUMNS`), from the ``ok`` fits only.
+    """Stage 5: one row per strategy (:func:`summary_columns`), from the ``ok`` fits only.
 
     Each measure is computed per repeat, then averaged; ``*_std`` is its spread over repeats.
 
@@ -73,10 +89,7 @@ def summarise(plan: Plan, splits: Splits, fits: Fits, diagnostics: Diagnostics) 
     Examples
     --------
     >>> import numpy as np
-    >>> from splitters.diagnostics import diagnose
-    >>> from splitters.fits import fit_models
-    >>> from splitters.plan import plan_comparison
-    >>> from splitters.splits import make_splits
+    >>> from splitters.comparison import diagnose, fit_models, make_splits, plan_comparison
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(60, 2)); y = (X[:, 0] > 0).astype(int)
     >>> plan = plan_comparison(X, y, X[:20], y[:20], strategies=["tail"], models=["lda"], repeats=1, progress=False)
@@ -91,26 +104,38 @@ def summarise(plan: Plan, splits: Splits, fits: Fits, diagnostics: Diagnostics) 
         rec: dict[str, Any] = {"strategy": name}
         part = ok[ok.strategy == name]
         measures = _per_repeat(part, plan.metric) if len(part) else {}
-        for key in ("mae", "bias", "spearman", "kendall", "regret", "val_mean", "test_mean"):
+        for key in (*MEASURES, "val_mean", "test_mean"):
             values = measures.get(key, np.array([np.nan]))
             rec[key] = _nanmean(values)
-            if key in ("mae", "bias", "spearman", "kendall", "regret"):
+            if key in MEASURES:
                 rec[f"{key}_std"] = _spread(values)
         diag = diagnostics.values.get(name, {})
-        for key in ("nn_shift", "adv_auc"):
+        for key in DIAGNOSTICS:
             rec[key] = _nanmean(np.asarray(diag.get(key, [np.nan]), dtype=float))
         rec["status"], rec["error"] = _status(fits.table, name, splits.failed.get(name))
         records.append(rec)
-    return pd.DataFrame(records).set_index("strategy")[SUMMARY_COLUMNS]
+    return pd.DataFrame(records).set_index("strategy")[summary_columns()]
 
 
 def recommend(summary: pd.DataFrame, labeled: bool) -> str:
     """The strategy to trust.
 
     Labeled: smallest ``mae`` (ties: higher Spearman). Unlabeled, or when no fit could be
-    scored: the best sum of ranks of ``nn_shift`` (smaller is better) and ``|adv_auc - 0.5|``
-    (closer to chance is better), over the diagnostics some strategy has. Strategies without a
-    value are never picked.
+    scored: the best sum of ranks of each diagnostic's distance to its ideal value (``nn_shift``
+    nearest 0, ``adv_auc`` nearest 0.5, ...), over the diagnostics some strategy has. Strategies
+    without a value are never picked.
+
+    Parameters
+    ----------
+    summary : DataFrame
+        :func:`summarise`'s table (``mae``, ``spearman`` and the diagnostics' columns).
+    labeled : bool
+        Whether the comparison had test labels.
+
+    Returns
+    -------
+    str
+        The strategy's name.
 
     Raises
     ------
@@ -128,8 +153,9 @@ def recommend(summary: pd.DataFrame, labeled: bool) -> str:
         order = summary[summary.mae.notna()].assign(_rho=-summary.spearman.fillna(-1)).sort_values(["mae", "_rho"])
         return str(order.index[0])
     # A diagnostic no strategy has (e.g. adv_auc on a one-row target) is left out, not a reason to pick none.
-    ranks = [m.rank() for m in (summary.nn_shift, (summary.adv_auc - 0.5).abs()) if m.notna().any()]
-    score = sum(ranks) if ranks else summary.nn_shift
+    distances = [(summary[d] - spec.ideal).abs() for d, spec in DIAGNOSTICS.items() if d in summary]
+    ranks = [m.rank() for m in distances if m.notna().any()]
+    score = sum(ranks) if ranks else pd.Series(np.nan, index=summary.index)
     if score.isna().all():
         raise ValueError("nothing could be measured: every fit and every diagnostic failed (see the reasons above)")
     return str(score.sort_values(kind="stable").index[0])

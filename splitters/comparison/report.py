@@ -1,0 +1,181 @@
+"""The Markdown report of a comparison, and the files :meth:`ComparisonResult.write` writes."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from .. import estimation
+from .diagnostics import DIAGNOSTICS
+from .plots import plot_distances, plot_estimates, plot_gap, plot_val_vs_test
+
+# How well validation predicts test, by column; each is shown as "mean ± spread over repeats"
+# when the summary has a ``*_std`` column. The diagnostics' labels come from their table.
+MEASURE_LABELS = {
+    "mae": "mean abs gap",
+    "bias": "bias (val - test)",
+    "spearman": "Spearman",
+    "kendall": "Kendall",
+    "regret": "regret",
+}
+EXPLANATION = (
+    "Mean abs gap: |validation - test| averaged over models and repeats (lower is better); bias > 0: "
+    "validation is optimistic. Spearman/Kendall: do validation and test rank the models alike? Regret: "
+    "test score lost by picking the model validation likes best. ± : spread (standard deviation) over repeats."
+)
+
+
+def _fmt(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.3f}"
+
+
+def _cell(row, column: str) -> str:
+    std = row.get(f"{column}_std")
+    if std is None or _fmt(row[column]) == "–" or _fmt(std) == "–":
+        return _fmt(row[column])
+    return f"{_fmt(row[column])} ± {_fmt(std)}"
+
+
+def _status_cell(row) -> str:
+    status = row.get("status", "ok")
+    return status if status == "ok" else f"{status}: {row.get('error')}"
+
+
+def markdown(result) -> str:
+    """The summary as a Markdown table, with the recommendation and notes.
+
+    Parameters
+    ----------
+    result : ComparisonResult
+        What :func:`splitters.compare_strategies` returned, or what :meth:`ComparisonResult.read` read.
+
+    Returns
+    -------
+    str
+        Markdown text; a ``status`` column appears when a strategy had failures.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from splitters.comparison import ComparisonResult
+    >>> s = pd.DataFrame({"nn_shift": [0.1], "adv_auc": [0.5]}, index=pd.Index(["tail"], name="strategy"))
+    >>> r = ComparisonResult(table=pd.DataFrame(), summary=s, recommended="tail", metric="accuracy", labeled=False)
+    >>> markdown(r).splitlines()[2]
+    '| strategy | NN-distance shift | val-vs-test AUC |'
+    """
+    labels = {**(MEASURE_LABELS if result.labeled else {}), **{d: spec.label for d, spec in DIAGNOSTICS.items()}}
+    cols = list(labels)
+    show_status = "status" in result.summary and (result.summary.status != "ok").any()
+    header = [labels[c] for c in cols] + (["status"] if show_status else [])
+    lines = [
+        f"Metric: `{result.metric}`. " + ("Scores on validation vs the labeled test set." if result.labeled
+                                          else "No test labels: label-free diagnostics only."),
+        "",
+        "| strategy | " + " | ".join(header) + " |",
+        "|---|" + "---:|" * len(cols) + ("---|" if show_status else ""),
+    ]
+    for name, row in result.summary.iterrows():
+        mark = " **(recommended)**" if name == result.recommended else ""
+        cells = [_cell(row, c) for c in cols] + ([_status_cell(row)] if show_status else [])
+        lines.append(f"| {name}{mark} | " + " | ".join(cells) + " |")
+    lines += ["", " ".join([EXPLANATION, *(spec.meaning for spec in DIAGNOSTICS.values())])]
+    estimates = estimates_markdown(result)
+    if estimates:
+        lines += ["", estimates.rstrip()]
+    if result.notes:
+        lines += ["", "Notes:", *[f"- {n}" for n in result.notes]]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(result, out_dir: str) -> dict[str, str]:
+    """``results.json``, ``report.md`` and the PNG plots (the score plots only with test labels).
+
+    Parameters
+    ----------
+    result : ComparisonResult
+    out_dir : str
+        Created if missing.
+
+    Returns
+    -------
+    dict of str to str
+        Output kind (``json``, ``markdown``, ``val_vs_test``, ``gap``, ``distances``, ``estimates``) -> path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {"json": os.path.join(out_dir, "results.json"), "markdown": os.path.join(out_dir, "report.md")}
+    result.to_json(paths["json"])
+    with open(paths["markdown"], "w", encoding="utf-8") as f:
+        f.write(markdown(result))
+    plots = {"distances": plot_distances}
+    if result.labeled:
+        plots = {"val_vs_test": plot_val_vs_test, "gap": plot_gap, **plots}
+    if getattr(result, "estimates", None) is not None and not result.estimates.empty:
+        plots["estimates"] = plot_estimates
+    for key, plot in plots.items():
+        paths[key] = plot(result, os.path.join(out_dir, f"{key}.png"))
+    return paths
+
+
+# --- label-free estimates (splitters.estimation) -------------------------------------------------
+
+def _pct(v) -> str:
+    return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}"
+
+
+def estimates_markdown(result) -> str:
+    """Per model: validation accuracy, the default estimator's estimated test accuracy with its
+    interval, and the true test accuracy when known (means over the recommended strategy's
+    repeats); then the model to ship and, with test labels, how right each estimator was.
+
+    Parameters
+    ----------
+    result : ComparisonResult
+
+    Returns
+    -------
+    str
+        Markdown; empty when the comparison made no estimates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from splitters import compare_strategies
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(300, 3)); y = (X[:, 0] > 0).astype(int)
+    >>> r = compare_strategies(X, y, X[:80] + 0.3, None, strategies=["random"], models=["lda", "knn", "tree"],
+    ...                        repeats=1, progress=False)
+    >>> print(estimates_markdown(r).splitlines()[0])
+    ### What will each model score on the target? (label-free estimates)
+    """
+    est = getattr(result, "estimates", None)
+    if est is None or est.empty or result.ship is None:
+        return ""
+    strategy, name = result.ship["strategy"], result.default_estimator
+    per_model = estimation.model_estimates(est, strategy, name)
+    known = "test_score" in per_model
+    lines = ["### What will each model score on the target? (label-free estimates)", "",
+             f"Accuracy in %, from the `{strategy}` validation parts (mean over repeats), estimator `{name}` "
+             "(95% interval)." + ("" if known else " No test labels: the estimates are all there is."), "",
+             "| model | validation | estimated test | interval |" + (" true test |" if known else ""),
+             "|---|---:|---:|---:|" + ("---:|" if known else "")]
+    for model, row in per_model.iterrows():
+        lines.append(f"| {model} | {_pct(row.val_score)} | {_pct(row.estimate)} | [{_pct(row.lo)}, {_pct(row.hi)}] |"
+                     + (f" {_pct(row.test_score)} |" if known else ""))
+    s = result.ship
+    lines += ["", f"Ship **{s['model']}**: expected target accuracy {_pct(s['estimate'])}% "
+              f"[{_pct(s['lo'])}, {_pct(s['hi'])}] (validation says {_pct(s['val_score'])}%)."]
+    summary = getattr(result, "estimate_summary", None)
+    if summary is not None and not summary.empty:
+        part = summary.loc[strategy] if strategy in summary.index.get_level_values(0) else summary
+        lines += ["", f"How right each estimator was here (`{strategy}`; points of accuracy; coverage of the "
+                  "intervals; regret = test points lost by shipping the model the estimate prefers):", "",
+                  "| estimator | MAE | bias | coverage | Spearman | regret |", "|---|---:|---:|---:|---:|---:|"]
+        for e, row in part.iterrows():
+            mark = " **(default)**" if e == name else ""
+            lines.append(f"| {e}{mark} | {100 * row.mae:.1f} | {100 * row.bias:+.1f} | {row.coverage:.2f} | "
+                         f"{row.spearman:.2f} | {100 * row.regret:.2f} |")
+    return "\n".join(lines) + "\n"
