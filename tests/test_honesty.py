@@ -159,3 +159,38 @@ def test_ship_follows_validation_unless_the_estimates_tell_models_apart():
     unreliable = t.assign(reliable=[True, False], reason=["", "no basis"])
     ship = E.model_to_ship(unreliable, "r", "e")
     assert (ship["model"], ship["basis"], ship["reliable"]) == ("a", "validation", True)
+
+
+@pytest.mark.parametrize("metric", ["balanced_accuracy", "log_loss"])
+def test_other_metrics_are_refused_plainly_not_estimated_as_accuracy(metric, tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] > 0).astype(int)
+    r = splitters.compare_strategies(X, y, X[:100] + 0.2, y[:100], strategies=["random"], metric=metric,
+                                     models=["lda", "knn", "naive_bayes"], repeats=1, progress=False)
+    assert r.estimates.empty and r.ship is None
+    assert r.warnings == [f"No label-free estimates: they estimate accuracy, and this comparison scores {metric}; "
+                          "compare with metric='accuracy' to get them."]
+    assert r.to_markdown().startswith(f"> **Warning:** {r.warnings[0]}\n")
+    paths = r.write(str(tmp_path))
+    assert splitters.ComparisonResult.read(paths["json"]).warnings == r.warnings
+
+
+def test_no_basis_is_said_at_the_top_of_the_report_and_nothing_acts_on_it():
+    # Two models: every estimate lacks a basis; the report says so first, and ship follows validation.
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(500, 3))
+    y = (X[:, 0] + 0.5 * rng.normal(size=500) > 0).astype(int)
+    r = splitters.compare_strategies(X, y, X[:150] * 1.5, y[:150], strategies=["random", "tail"],
+                                     models=["lda", "knn"], repeats=2, progress=False)
+    default = r.estimates[r.estimates.estimator == r.default_estimator]
+    assert not default.reliable.any() and (default.lo == 0).all() and (default.hi == 1).all()
+    reason = "only 2 models with usable predictions (at least 3 are needed)"
+    assert r.warnings == [f"random: cannot estimate the target accuracy here: {reason}.",
+                          f"tail: cannot estimate the target accuracy here: {reason}."]
+    text = r.to_markdown()
+    assert text.splitlines()[:2] == [f"> **Warning:** {w}" for w in r.warnings]
+    assert (r.ship["basis"], r.ship["reliable"]) == ("validation", False)
+    part = r.table[(r.table.strategy == r.ship["strategy"])].groupby("model").val_score.mean()
+    assert r.ship["model"] == part.idxmax()
+    assert f"Expected target accuracy: cannot estimate ({reason})" in text and "| no basis | cannot estimate |" in text

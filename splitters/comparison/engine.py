@@ -152,7 +152,8 @@ def compare_strategies(X, y, X_test, y_test=None, *, groups=None, **options) -> 
         raise _nothing_measured(notes)
     recommended = recommend(summary, plan.labeled)
     estimated = {} if est is None else {"estimates": est.table, "default_estimator": est.default,
-                                        "estimate_summary": est.summary, "ship": _ship(est, recommended, notes)}
+                                        "estimate_summary": est.summary, "ship": _ship(est, recommended, notes),
+                                        "warnings": est.warnings}
     timings["total"] = time.perf_counter() - t0
     return ComparisonResult(table=fits.table, summary=summary, recommended=recommended, metric=plan.metric.name,
                             labeled=plan.labeled, distances=diagnostics.distances, notes=notes, timings=timings,
@@ -161,6 +162,10 @@ def compare_strategies(X, y, X_test, y_test=None, *, groups=None, **options) -> 
 
 def _estimate(plan: Plan, splits: Splits, fits: Fits, timings: dict[str, float]) -> estimation.Estimates:
     """The estimation stage (:func:`splitters.estimation.estimate_scores`); a failure is a note, not fatal."""
+    if plan.metric.name != "accuracy":  # never an estimate of another metric passed off as this one
+        return estimation.Estimates(pd.DataFrame(), pd.DataFrame(), warnings=[
+            f"No label-free estimates: they estimate accuracy, and this comparison scores {plan.metric.name}; "
+            "compare with metric='accuracy' to get them."])
     try:
         return _timed(timings, "estimates", estimation.estimate_scores, plan, splits, fits)
     except Exception as err:

@@ -57,7 +57,11 @@ def _outputs(model, X: np.ndarray, classes: np.ndarray, want_proba: bool) -> tup
     proba = model.predict_proba(X)
     full = np.full((len(X), len(classes)), 1e-15)
     full[:, np.searchsorted(classes, model.classes_)] = proba  # classes missing from training: ~0
-    full /= full.sum(axis=1, keepdims=True)
+    # Renormalise only what is a probability already (up to the padding): NaN, negative values or
+    # rows far from summing to 1 stay as they are, for the estimation stage to fail the model.
+    sums = full.sum(axis=1, keepdims=True)
+    if np.all(np.isfinite(full)) and (full >= 0).all() and np.allclose(sums, 1, atol=1e-3):
+        full /= sums
     # the label is the most probable class, as predict() is for every model of the zoo (one pass, not two)
     return classes[np.argmax(full, axis=1)], full
 

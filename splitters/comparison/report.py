@@ -68,7 +68,8 @@ def markdown(result) -> str:
     cols = list(labels)
     show_status = "status" in result.summary and (result.summary.status != "ok").any()
     header = [labels[c] for c in cols] + (["status"] if show_status else [])
-    lines = [
+    lines = [*[f"> **Warning:** {w}" for w in getattr(result, "warnings", [])],
+             *([""] if getattr(result, "warnings", []) else []),
         f"Metric: `{result.metric}`. " + ("Scores on validation vs the labeled test set." if result.labeled
                                           else "No test labels: label-free diagnostics only."),
         "",
@@ -126,6 +127,34 @@ def _pct(v) -> str:
     return "–" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{100 * v:.1f}"
 
 
+def ship_line(ship: dict) -> str:
+    """What ``ship`` means, in one sentence: the model, why it, and what it is expected to score.
+
+    Parameters
+    ----------
+    ship : dict
+        :attr:`ComparisonResult.ship`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> print(ship_line({"model": "knn", "basis": "validation", "val_score": 0.9, "estimate": 0.7, "lo": 0.0,
+    ...                  "hi": 1.0, "reliable": False, "reason": "too few models"}))
+    Ship **knn** (validation's best model). Expected target accuracy: cannot estimate (too few models); validation says 90.0%.
+    """
+    why = ("the estimates place it above validation's pick, beyond both intervals" if ship.get("basis") == "estimate"
+           else "validation's best model")
+    if ship.get("reliable", True):
+        expect = f"{_pct(ship['estimate'])}% [{_pct(ship['lo'])}, {_pct(ship['hi'])}]"
+    else:
+        expect = f"cannot estimate ({ship.get('reason') or 'no basis'})"
+    return (f"Ship **{ship['model']}** ({why}). Expected target accuracy: {expect}; "
+            f"validation says {_pct(ship['val_score'])}%.")
+
+
 def estimates_markdown(result) -> str:
     """Per model: validation accuracy, the default estimator's estimated test accuracy with its
     interval, and the true test accuracy when known (means over the recommended strategy's
@@ -163,11 +192,11 @@ def estimates_markdown(result) -> str:
              "| model | validation | estimated test | interval |" + (" true test |" if known else ""),
              "|---|---:|---:|---:|" + ("---:|" if known else "")]
     for model, row in per_model.iterrows():
-        lines.append(f"| {model} | {_pct(row.val_score)} | {_pct(row.estimate)} | [{_pct(row.lo)}, {_pct(row.hi)}] |"
+        basis = bool(row.get("reliable", True))
+        lines.append(f"| {model} | {_pct(row.val_score)} | {_pct(row.estimate) if basis else 'no basis'} | "
+                     f"{f'[{_pct(row.lo)}, {_pct(row.hi)}]' if basis else 'cannot estimate'} |"
                      + (f" {_pct(row.test_score)} |" if known else ""))
-    s = result.ship
-    lines += ["", f"Ship **{s['model']}**: expected target accuracy {_pct(s['estimate'])}% "
-              f"[{_pct(s['lo'])}, {_pct(s['hi'])}] (validation says {_pct(s['val_score'])}%)."]
+    lines += ["", ship_line(result.ship)]
     summary = getattr(result, "estimate_summary", None)
     if summary is not None and not summary.empty:
         part = summary.loc[strategy] if strategy in summary.index.get_level_values(0) else summary

@@ -27,7 +27,10 @@ class ComparisonResult:
     ``notes``: what went wrong along the way. The label-free estimates of each model's target
     score (:mod:`splitters.estimation`): ``estimates``, one row per strategy, repeat, model and
     estimator; ``estimate_summary``, how right each estimator was (with test labels); ``ship``,
-    the model to ship by ``default_estimator`` on the recommended strategy.
+    the model to ship on the recommended strategy (validation's pick unless the estimates tell
+    the models apart; see :func:`splitters.estimation.model_to_ship`); ``warnings``, what a reader
+    must see before any estimate (estimates without a basis, failed predictions, a metric that
+    cannot be estimated).
 
     Examples
     --------
@@ -49,6 +52,7 @@ class ComparisonResult:
     default_estimator: str | None = None
     estimate_summary: pd.DataFrame | None = None
     ship: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """Everything but the distances, as plain Python (what ``results.json`` holds)."""
@@ -62,6 +66,7 @@ class ComparisonResult:
             "timings": self.timings,
             "default_estimator": self.default_estimator,
             "ship": self.ship,
+            "warnings": self.warnings,
             "estimates": None if self.estimates is None else self.estimates.to_dict(orient="records"),
             "estimate_summary": None if self.estimate_summary is None or self.estimate_summary.empty
             else self.estimate_summary.reset_index().to_dict(orient="records"),
@@ -100,7 +105,7 @@ class ComparisonResult:
             default_estimator=d.get("default_estimator"),
             estimate_summary=None if est_summary is None
             else pd.DataFrame.from_records(est_summary).set_index(["strategy", "estimator"]),
-            ship=d.get("ship"))
+            ship=d.get("ship"), warnings=d.get("warnings", []))
 
     @classmethod
     def read(cls, path: str | Path) -> ComparisonResult:

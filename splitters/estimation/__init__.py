@@ -28,7 +28,7 @@ from .floor import line_floor
 from .intervals import Z95, estimate_accuracies
 from .predictions import GroupPredictions, confidence
 from .shipping import model_estimates, model_to_ship
-from .stage import ESTIMATE_COLUMNS, Estimates, estimate_scores, summarise_estimates
+from .stage import ESTIMATE_COLUMNS, Estimates, estimate_scores, estimate_warnings, summarise_estimates
 from .weights import density_ratio, effective_sample_size
 
 __all__ = [
@@ -49,6 +49,7 @@ __all__ = [
     "effective_sample_size",
     "estimate_accuracies",
     "estimate_scores",
+    "estimate_warnings",
     "fit_agreement_line",
     "importance_weighted",
     "line_floor",

@@ -37,7 +37,8 @@ class Estimates:
     test labels). ``summary``: with test labels, one row per strategy and
     estimator (``mae``, ``bias``, ``coverage``, ``width``, ``spearman``, ``regret``), else empty. ``lines``:
     per strategy, the agreement line (slope, bias, r2, resid_sd, n_pairs). ``ess``: per
-    (strategy, repeat), the effective sample size of the importance weights.
+    (strategy, repeat), the effective sample size of the importance weights. ``warnings``: what a
+    reader must see before any estimate (:func:`estimate_warnings`).
     """
 
     table: pd.DataFrame
@@ -46,6 +47,7 @@ class Estimates:
     lines: dict[str, Any] = field(default_factory=dict)
     ess: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def _group_predictions(plan, splits, fits, key, notes: list[str], failed: dict | None = None) -> GroupPredictions | None:
@@ -140,11 +142,42 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
     for s, line in info["lines"].items():
         if line is not None and line["r2"] < POOR_FIT_R2:
             notes.append(f"{s}: the agreement line fits poorly (R^2 {line['r2']:.2f}); estimates are less reliable")
-    if plan.metric.name != "accuracy":
-        notes.append(f"the label-free estimates are of accuracy, not of {plan.metric.name}")
     summary = summarise_estimates(table) if plan.labeled else pd.DataFrame()
     ess = {f"{s}/{r}": v for (s, r), v in info["ess"].items()}
-    return Estimates(table, summary, DEFAULT_ESTIMATOR, info["kappa_lines"], ess, notes)
+    return Estimates(table, summary, DEFAULT_ESTIMATOR, info["kappa_lines"], ess, notes, estimate_warnings(table))
+
+
+def estimate_warnings(table: pd.DataFrame, estimator: str = DEFAULT_ESTIMATOR) -> list[str]:
+    """One plain line per strategy whose ``estimator`` estimates have no basis, and per model whose
+    predictions failed: what a reader must see before any estimate.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :attr:`Estimates.table`.
+    estimator : str
+        The estimator whose rows are read.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"strategy": ["tail", "tail", "random"], "repeat": 0, "model": ["a", "b", "a"],
+    ...                   "estimator": "e", "reliable": [False, False, True],
+    ...                   "reason": ["the agreement line does not fit (R^2 0.02 < 0.3)"] * 2 + [""]})
+    >>> estimate_warnings(t, "e")
+    ['tail: cannot estimate the target accuracy here: the agreement line does not fit (R^2 0.02 < 0.3).']
+    """
+    rows = table[table.estimator == estimator]
+    failed = rows.status == "failed" if "status" in rows else pd.Series(False, index=rows.index)
+    out = [f"{r}; it is left out of the estimates and never shipped." for r in dict.fromkeys(rows.reason[failed])]
+    for strategy, part in rows[~failed].groupby("strategy", sort=False):
+        why = [r for r in dict.fromkeys(part.reason[~part.reliable.astype(bool)]) if r]
+        if why:
+            out.append(f"{strategy}: cannot estimate the target accuracy here: {'; '.join(why)}.")
+    return out
 
 
 def _with_row_details(table: pd.DataFrame, groups: dict, info: dict) -> pd.DataFrame:
