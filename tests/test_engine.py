@@ -506,11 +506,12 @@ class Unnormalised(Counting):
         return np.c_[np.full(len(X), 2.0), np.full(len(X), 6.0)]
 
 
-def test_probabilities_are_normalised_per_row():
+def test_rows_that_are_not_probabilities_are_kept_for_the_estimation_stage_to_fail():
+    # Rows summing to 8 are not probabilities: renormalising them would hide a broken model.
     X, y, _, _ = _data()
     keep = y < 2
     labels, proba = _outputs(Unnormalised().fit(X[keep], y[keep]), X[:4], np.array([0, 1]), True)
-    np.testing.assert_allclose(proba, [[0.25, 0.75]] * 4)
+    np.testing.assert_allclose(proba, [[2.0, 6.0]] * 4)
     np.testing.assert_array_equal(labels, [1, 1, 1, 1])
 
 
@@ -1058,25 +1059,36 @@ def test_estimates_are_passed_on_and_a_model_to_ship_is_picked(quick_auc, monkey
 
 def test_model_to_ship_from_another_strategy_or_none():
     table = pd.DataFrame({"strategy": ["random", "tail", "random"], "repeat": 0, "model": ["a", "a", "b"],
-                          "estimator": "doc", "val_score": 0.9, "estimate": [0.6, np.nan, 0.8], "lo": 0.5,
-                          "hi": 0.9})
+                          "estimator": "doc", "val_score": [0.9, np.nan, 0.8], "estimate": [0.6, np.nan, 0.8],
+                          "lo": [0.5, np.nan, 0.75], "hi": [0.7, np.nan, 0.9]})
     est = SimpleNamespace(table=table, default="doc")
     notes = []
-    assert splitters.comparison.engine._ship(est, "maxmin", notes)["model"] == "b"  # not estimated: the first strategy's
+    ship = splitters.comparison.engine._ship(est, "maxmin", notes)  # not estimated: the first strategy's
+    assert (ship["model"], ship["strategy"], ship["basis"]) == ("b", "random", "estimate")
     assert splitters.comparison.engine._ship(est, "random", notes)["strategy"] == "random" and notes == []
     assert splitters.comparison.engine._ship(est, "tail", notes) is None
-    assert notes == ["no model to ship: no finite 'doc' estimates for strategy 'tail'"]
+    assert notes == ["no model to ship: no model of strategy 'tail' has a validation score to ship by"]
     assert splitters.comparison.engine._ship(SimpleNamespace(table=pd.DataFrame(), default="doc"), "tail", notes) is None
 
 
 def test_no_model_to_ship_is_a_note(quick_auc, monkeypatch):
     X, y, Xt, yt = _data()
-    table = pd.DataFrame({"strategy": "tail", "repeat": 0, "model": ["lda"], "estimator": "doc", "val_score": 0.9,
+    table = pd.DataFrame({"strategy": "tail", "repeat": 0, "model": ["lda"], "estimator": "doc", "val_score": np.nan,
                           "estimate": [np.nan], "lo": np.nan, "hi": np.nan})
     monkeypatch.setattr(splitters.estimation, "estimate_scores",
                         lambda plan, splits, fits: Estimates(table, pd.DataFrame(), default="doc"))
     r = compare_strategies(X, y, Xt, yt, strategies=["tail"], models=["lda"], repeats=1, progress=False)
-    assert r.ship is None and r.notes == ["no model to ship: no finite 'doc' estimates for strategy 'tail'"]
+    assert r.ship is None and r.notes == ["no model to ship: no model of strategy 'tail' has a validation score to ship by"]
+
+
+def test_without_estimates_validation_pick_is_shipped_and_marked_as_such(quick_auc, monkeypatch):
+    X, y, Xt, yt = _data()
+    table = pd.DataFrame({"strategy": "tail", "repeat": 0, "model": ["lda", "knn"], "estimator": "doc",
+                          "val_score": [0.7, 0.9], "estimate": np.nan, "lo": np.nan, "hi": np.nan})
+    monkeypatch.setattr(splitters.estimation, "estimate_scores",
+                        lambda plan, splits, fits: Estimates(table, pd.DataFrame(), default="doc"))
+    r = compare_strategies(X, y, Xt, yt, strategies=["tail"], models=["lda"], repeats=1, progress=False)
+    assert (r.ship["model"], r.ship["basis"], r.ship["reliable"]) == ("knn", "validation", False)
 
 
 def test_a_failing_estimation_is_a_note(quick_auc, monkeypatch):
@@ -1148,7 +1160,7 @@ def test_result_as_dict_json_markdown_and_files(quick_auc, tmp_path, monkeypatch
                            val_size=12, progress=False, estimate=False)
     d = r.to_dict()
     assert list(d) == ["metric", "labeled", "recommended", "summary", "table", "notes", "timings",
-                       "default_estimator", "ship", "estimates", "estimate_summary"]
+                       "default_estimator", "ship", "warnings", "estimates", "estimate_summary"]
     assert (d["metric"], d["labeled"], d["recommended"], d["notes"]) == ("accuracy", True, r.recommended, r.notes)
     pd.testing.assert_frame_equal(pd.DataFrame(d["summary"]), r.summary.reset_index())
     pd.testing.assert_frame_equal(pd.DataFrame(d["table"]), r.table)
