@@ -2,7 +2,7 @@
 comparison under other BLAS settings and compare every fit's scores and the summary with a
 reference run on the default settings.
 
-    python scripts/results_spread.py [--data-dir D] [--case rotate30] [--out docs/results]
+    python scripts/maintenance/results_spread.py [--data-dir D] [--case rotate30] [--out docs/results]
         [--setting VAR=VALUE[,VAR=VALUE] ...] [--work DIR] [--jobs N]
 
 Floating-point results of BLAS kernels differ between processors (vector width, blocking, thread
@@ -12,7 +12,7 @@ but OpenBLAS picks its kernels at run time and lets ``OPENBLAS_CORETYPE`` force 
 ``OPENBLAS_NUM_THREADS`` changes how sums are split. The default settings are run twice: the
 second run checks that the comparison is deterministic on one machine.
 
-Writes ``spread.json`` (what README quotes, through scripts/update_results.py) and ``spread.md``
+Writes ``spread.json`` (what README quotes, through scripts/maintenance/update_results.py) and ``spread.md``
 to ``--out``.
 """
 

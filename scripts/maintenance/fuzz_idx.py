@@ -1,8 +1,8 @@
 """Fuzz the IDX reader for a time budget: the generator and judge of tests/fuzzing.py (the same
 cases the test suite runs a few thousand of), on synthetic files and, when present, the real ones.
 
-    python scripts/fuzz_idx.py [--seconds 300] [--seed 1] [--data-dir ../shared/data] [--out DIR]
-    python scripts/fuzz_idx.py --seed 1 --case 4711      # rerun one case, write its file
+    python scripts/maintenance/fuzz_idx.py [--seconds 300] [--seed 1] [--data-dir ../shared/data] [--out DIR]
+    python scripts/maintenance/fuzz_idx.py --seed 1 --case 4711      # rerun one case, write its file
 
 Prints the cases tried, the outcomes by kind (arrays returned, headers returned, each kind of
 IDXFormatError) and every failure with its reproducer (seed and case index); each failing file is
@@ -19,7 +19,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from fuzzing import Case, Report, check_case, make_case, real_bases, run_cases, synthetic_bases
 from helpers import SHARED_DATA
 
@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     def keep(case: Case, report: Report) -> None:
         path = args.out / f"seed{case.seed}-case{case.index}{case.suffix}"
         path.write_bytes(case.data)
-        print(f"FAIL {case.label}\n  file: {path}\n  rerun: python scripts/fuzz_idx.py --seed {case.seed} --case {case.index}")
+        print(f"FAIL {case.label}\n  file: {path}\n"
+              f"  rerun: python scripts/maintenance/fuzz_idx.py --seed {case.seed} --case {case.index}")
         for failure in report.failures:
             print("  " + failure.split(": ", 1)[1][:400])
 
