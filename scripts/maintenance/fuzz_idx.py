@@ -50,16 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             print("  " + failure.split(": ", 1)[1][:400])
 
     if args.case is not None:
-        case = make_case(bases, args.seed, args.case)
-        path = args.out / f"seed{case.seed}-case{case.index}{case.suffix}"
-        path.write_bytes(case.data)
-        print(f"{case.label}\n  {len(case.data):,} bytes written to {path}")
-        tracemalloc.start()
-        report = check_case(case, args.out / f"case{case.suffix}")
-        print("  outcomes:", ", ".join(report.outcomes))
-        for failure in report.failures:
-            print("  FAIL", failure.split(": ", 1)[1])
-        return 1 if report.failures else 0
+        return _rerun(make_case(bases, args.seed, args.case), args.out)
 
     start = time.monotonic()
     deadline = start + args.seconds
@@ -79,6 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     for kind, n in sorted(tallies.items(), key=lambda kv: -kv[1]):
         print(f"  {n:8,}  {kind}")
     return 1 if failures else 0
+
+
+def _rerun(case: Case, out: Path) -> int:
+    """One case again, its file written, its outcomes printed: 1 when it fails."""
+    path = out / f"seed{case.seed}-case{case.index}{case.suffix}"
+    path.write_bytes(case.data)
+    print(f"{case.label}\n  {len(case.data):,} bytes written to {path}")
+    tracemalloc.start()
+    report = check_case(case, out / f"case{case.suffix}")
+    print("  outcomes:", ", ".join(report.outcomes))
+    for failure in report.failures:
+        print("  FAIL", failure.split(": ", 1)[1])
+    return 1 if report.failures else 0
 
 
 if __name__ == "__main__":
