@@ -35,21 +35,21 @@ $(VENVB)/.installed: pyproject.toml
 	$(PYB) -m pip install -q -e '.[dev]' 'datasets>=5,<6' 'torch==2.14.1' 'torchvision==0.29.1'
 	touch $@
 
-# The demo comparisons are listed once, in scripts/update_results.py (DEMOS), which `make results` runs too.
+# The demo comparisons are listed once, in scripts/maintenance/update_results.py (DEMOS), which `make results` runs too.
 demo: $(VENV)/.installed
-	$(PY) scripts/update_results.py --demo-only $(DATA_ARG) --out $(OUT)
+	$(PY) scripts/maintenance/update_results.py --demo-only $(DATA_ARG) --out $(OUT)
 
 # README's comparison tables: the two demo comparisons into docs/results, the machine they ran on,
 # and README's marked blocks rewritten from the JSON (tests/test_readme_results.py checks they agree).
 .PHONY: results results-spread
 results: $(VENV)/.installed
-	$(PY) scripts/update_results.py $(DATA_ARG)
+	$(PY) scripts/maintenance/update_results.py $(DATA_ARG)
 
 # How far the figures move under other BLAS kernels / thread counts (docs/results/spread.md); then
 # README quotes it (the render step of `make results`, without re-running the comparisons).
 results-spread: $(VENV)/.installed
-	$(PY) scripts/results_spread.py $(DATA_ARG)
-	$(PY) scripts/update_results.py --render-only
+	$(PY) scripts/maintenance/results_spread.py $(DATA_ARG)
+	$(PY) scripts/maintenance/update_results.py --render-only
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
@@ -66,7 +66,7 @@ test: lint test-main test-ds3
 FUZZ_SECONDS ?= 300
 .PHONY: fuzz
 fuzz: $(VENV)/.installed
-	$(PY) scripts/fuzz_idx.py --seconds $(FUZZ_SECONDS)
+	$(PY) scripts/maintenance/fuzz_idx.py --seconds $(FUZZ_SECONDS)
 
 # Mutation testing with mutmut (5 to 40 minutes a module on 2 cores; not part of `make test`): make mutation
 # [MODULES="idx fetch"]. Scores and survivors: docs/mutation/.
@@ -77,12 +77,12 @@ $(VENV)/.mutation-installed: $(VENV)/.installed
 	touch $@
 
 mutation: $(VENV)/.mutation-installed
-	PY=$(PY) scripts/mutation.sh $(MODULES)
+	PY=$(PY) scripts/maintenance/mutation.sh $(MODULES)
 
 bench: $(VENVB)/.installed
-	$(PYB) scripts/bench_prepare.py $(DATA_ARG)
-	$(PYB) scripts/bench_splitters.py $(DATA_ARG)
-	$(PYB) scripts/bench_read.py $(DATA_ARG)
+	$(PYB) scripts/benchmarks/bench_prepare.py $(DATA_ARG)
+	$(PYB) scripts/benchmarks/bench_splitters.py $(DATA_ARG)
+	$(PYB) scripts/benchmarks/bench_read.py $(DATA_ARG)
 
 clean:
 	rm -rf $(VENV) $(VENV3) $(VENVB) .pytest_cache

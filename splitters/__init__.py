@@ -12,11 +12,8 @@ RandomSplit(random_state=0, val_size=0.2)
 [2]
 """
 
-from __future__ import annotations
-
-import importlib
-import pkgutil
-from typing import Any
+import importlib as _importlib
+import pkgutil as _pkgutil
 
 # Each public name and the module that holds it. A name's module is imported on first use
 # (PEP 562), so ``import splitters.rules`` (as the mnist_hf builder does) costs numpy alone,
@@ -46,18 +43,20 @@ _HOMES = {
     "split_dataset": "datasets_io",
 }
 __all__ = list(_HOMES)
-_SUBMODULES = frozenset(m.name for m in pkgutil.iter_modules(__path__))
+_SUBMODULES = frozenset(m.name for m in _pkgutil.iter_modules(__path__))
+# Aliases of modules that moved (each warns and names the new home); importable, not advertised.
+_DEPRECATED = frozenset({"compare", "estimates", "plan", "report"})
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name in _HOMES:
-        value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+        value = getattr(_importlib.import_module(f".{_HOMES[name]}", __name__), name)
         globals()[name] = value  # later lookups skip this function
         return value
-    if name in _SUBMODULES:  # ``import splitters; splitters.compare`` worked when this file imported it
-        return importlib.import_module(f".{name}", __name__)
+    if name in _SUBMODULES:  # ``import splitters; splitters.comparison`` works without importing it first
+        return _importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted({*__all__, *(_SUBMODULES - _DEPRECATED)})

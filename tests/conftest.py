@@ -12,7 +12,7 @@ import pytest
 from helpers import SHARED_DATA, FileServer, make_idx_dir
 from tqdm import tqdm
 
-# Mutation testing (scripts/mutation.sh) forks every mutant's run from one process: tqdm's default
+# Mutation testing (scripts/maintenance/mutation.sh) forks every mutant's run from one process: tqdm's default
 # lock is a multiprocessing semaphore shared by all of them, and a run stopped while holding it
 # leaves every later progress bar waiting forever (false timeouts). A thread lock is per process.
 tqdm.set_lock(threading.RLock())

@@ -28,12 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("MNIST_HF_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 
-def load_script(name: str, *, register: bool = False):
-    """``scripts/NAME.py`` as a module (the scripts are not a package). With ``register`` it is
-    kept in ``sys.modules`` under its name, so other scripts' ``from NAME import ...`` get it."""
+def load_script(path: str, *, register: bool = False):
+    """``scripts/PATH.py`` as a module (the scripts are not a package): ``"shifts"``,
+    ``"benchmarks/bench_estimates"``. With ``register`` it is kept in ``sys.modules`` under its
+    file's name, so other scripts' ``from NAME import ...`` get it."""
+    name = path.rpartition("/")[2]
     if register and name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{path}.py")
     module = importlib.util.module_from_spec(spec)
     if register:
         sys.modules[name] = module

@@ -3,7 +3,7 @@
 Each stage (plan, splits, fits, diagnostics, summary) and :func:`compare_strategies` is run on tens
 of rows with fast models, and checked against hand-computed numbers or scikit-learn / scipy called
 directly on the same index arrays. Fast enough (a few seconds) to judge each mutant of the engine
-(scripts/mutation.sh, module ``compare``); the planted-case tests are in test_compare.py.
+(scripts/maintenance/mutation.sh, module ``compare``); the planted-case tests are in test_compare.py.
 """
 
 from __future__ import annotations

@@ -1032,7 +1032,7 @@ def test_estimate_scores_gives_aline_kappa_its_chance_accuracies():
 def _bench():
     from helpers import load_script
 
-    return load_script("bench_estimates")
+    return load_script("benchmarks/bench_estimates")
 
 
 def test_bench_estimates_rescores_a_saved_run_with_the_line_floor(tmp_path):

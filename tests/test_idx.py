@@ -263,7 +263,7 @@ def test_looks_like_html_is_public_and_used_by_fetch():
     assert fetch._looks_like_html is idx.looks_like_html
 
 
-# Found by fuzzing (scripts/fuzz_idx.py): ISA-L's own exception escaped for corrupt deflate data,
+# Found by fuzzing (scripts/maintenance/fuzz_idx.py): ISA-L's own exception escaped for corrupt deflate data,
 # and ISA-L accepts reserved gzip flag bits, which RFC 1952 2.3.1.2 says a decompressor must reject.
 def test_corrupt_deflate_data_is_an_idx_error(tmp_path):
     body = bytearray(gzip.compress(np.random.default_rng(1).bytes(3000), mtime=0))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,19 @@ def test_a_moved_module_still_imports_and_says_where_it_went(old):
     code = (f"import warnings\nwarnings.simplefilter('ignore')\nimport splitters.{old} as m, {new} as n\n"
             f"assert m.{name} is n.{name}")
     subprocess.run([sys.executable, "-c", code], timeout=300, check=True)
+
+
+def test_dir_shows_the_public_names_and_the_submodules_only():
+    code = "import json, splitters\nprint(json.dumps(dir(splitters)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    shown = json.loads(out.stdout)
+    modules = {p.stem for p in Path(splitters.__file__).parent.iterdir()
+               if (p.suffix == ".py" or (p / "__init__.py").exists()) and not p.name.startswith("_")}
+    assert shown == sorted(set(PUBLIC) | (modules - set(MOVED)))
+    assert {"comparison", "estimation", "rules", "base"} <= set(shown)
+    assert not {"Any", "annotations", "importlib", "pkgutil"} & set(shown)
+
+
+def test_every_alias_module_is_a_moved_one():
+    # each alias is checked to warn (above), and only the aliases are left out of dir()
+    assert set(MOVED) == splitters._DEPRECATED

@@ -1,4 +1,4 @@
-"""README's comparison figures are exactly what docs/results renders to (scripts/update_results.py)."""
+"""README's comparison figures are exactly what docs/results renders to (scripts/maintenance/update_results.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def _load(name: str):
     return load_script(name, register=True)
 
 
-update_results = _load("update_results")
+update_results = _load("maintenance/update_results")
 
 
 def test_readme_tables_equal_docs_results():
@@ -27,7 +27,7 @@ def test_readme_tables_equal_docs_results():
     assert {"no_shift:summary", "rotate30:summary", "rotate30:estimates", "machine"} <= set(rendered)
     for name, body in rendered.items():
         assert readme[name] == body, (f"README block {name!r} is not what docs/results gives: run "
-                                      "`make results` (or scripts/update_results.py --render-only)")
+                                      "`make results` (or scripts/maintenance/update_results.py --render-only)")
 
 
 def test_rendered_summary_is_the_reports_table_with_spread():
@@ -90,7 +90,7 @@ def test_a_result_reads_back_what_it_wrote(tmp_path):
 
 
 def test_spread_counts_changed_fits_and_summary_moves():
-    spread = _load("results_spread")
+    spread = _load("maintenance/results_spread")
     row = {"strategy": "s", "repeat": 0, "model": "m", "val_score": 0.5, "test_score": 0.4}
     rows = [row, {**row, "model": "k"}]
     summary = [{"strategy": "s", "mae": 0.1, "bias": 0.1, "spearman": 1.0, "kendall": 1.0, "regret": 0.0}]
@@ -108,7 +108,7 @@ def test_spread_counts_changed_fits_and_summary_moves():
 def test_docstring_examples_run():
     import doctest
 
-    for module in (update_results, _load("results_spread")):
+    for module in (update_results, _load("maintenance/results_spread")):
         runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
         for test in doctest.DocTestFinder().find(module):
             runner.run(test)

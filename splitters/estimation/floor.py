@@ -24,7 +24,7 @@ def line_floor(table: pd.DataFrame, *, kappa: bool = False) -> pd.Series:
     validation kappa to its target kappa, each model's chance accuracy on target added back
     (``estimate = e_t + ndtr(slope * probit(kappa_val) + bias) * (1 - e_t)``), which is the floor
     for the default estimator. ``aline_d`` solves a pairwise system per model and is bound by
-    neither. ``scripts/bench_estimates.py`` reports both beside the estimators' errors.
+    neither. ``scripts/benchmarks/bench_estimates.py`` reports both beside the estimators' errors.
 
     The fit is in-sample (two parameters), so the floor is optimistic. It minimises the absolute
     error on the accuracy scale by Nelder-Mead, started from the least-squares line and from the

@@ -1,8 +1,8 @@
 """How right are the label-free estimates of test accuracy? The shift suite on Fashion-MNIST.
 
-    python scripts/bench_estimates.py [--data-dir ../shared/data/fashion-mnist] [--seeds 0 1]
+    python scripts/benchmarks/bench_estimates.py [--data-dir ../shared/data/fashion-mnist] [--seeds 0 1]
         [--scenarios none rotate:15 ...] [--out docs/estimates]
-    python scripts/bench_estimates.py --rescore docs/estimates/estimates.json
+    python scripts/benchmarks/bench_estimates.py --rescore docs/estimates/estimates.json
 
 ``--rescore`` re-scores a saved run (its estimates, unchanged) without fitting anything: the
 tables and the plot are written again from it, with the measures of today's code.
@@ -32,7 +32,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # scripts/, for shifts.py
 from shifts import apply_shift
 
 import mnist_hf
@@ -47,14 +47,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "shared", "data", "fashion-mnist"))
+    p.add_argument("--data-dir", default=os.path.join(HERE, "..", "..", "..", "shared", "data", "fashion-mnist"))
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
     p.add_argument("--scenarios", nargs="+", default=SCENARIOS)
     p.add_argument("--pool", type=int, default=20000)
     p.add_argument("--val-size", type=int, default=5000)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--n-jobs", type=int, default=-1)
-    p.add_argument("--out", default=os.path.join(HERE, "..", "docs", "estimates"))
+    p.add_argument("--out", default=os.path.join(HERE, "..", "..", "docs", "estimates"))
     p.add_argument("--rescore", metavar="JSON", help="re-score the estimates saved in this estimates.json "
                    "instead of running the suite (its arguments and run time are kept)")
     return p.parse_args(argv)

@@ -1,8 +1,8 @@
 """Fuzz the IDX reader for a time budget: the generator and judge of tests/fuzzing.py (the same
 cases the test suite runs a few thousand of), on synthetic files and, when present, the real ones.
 
-    python scripts/fuzz_idx.py [--seconds 300] [--seed 1] [--data-dir ../shared/data] [--out DIR]
-    python scripts/fuzz_idx.py --seed 1 --case 4711      # rerun one case, write its file
+    python scripts/maintenance/fuzz_idx.py [--seconds 300] [--seed 1] [--data-dir ../shared/data] [--out DIR]
+    python scripts/maintenance/fuzz_idx.py --seed 1 --case 4711      # rerun one case, write its file
 
 Prints the cases tried, the outcomes by kind (arrays returned, headers returned, each kind of
 IDXFormatError) and every failure with its reproducer (seed and case index); each failing file is
@@ -19,7 +19,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from fuzzing import Case, Report, check_case, make_case, real_bases, run_cases, synthetic_bases
 from helpers import SHARED_DATA
 
@@ -44,21 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     def keep(case: Case, report: Report) -> None:
         path = args.out / f"seed{case.seed}-case{case.index}{case.suffix}"
         path.write_bytes(case.data)
-        print(f"FAIL {case.label}\n  file: {path}\n  rerun: python scripts/fuzz_idx.py --seed {case.seed} --case {case.index}")
+        print(f"FAIL {case.label}\n  file: {path}\n"
+              f"  rerun: python scripts/maintenance/fuzz_idx.py --seed {case.seed} --case {case.index}")
         for failure in report.failures:
             print("  " + failure.split(": ", 1)[1][:400])
 
     if args.case is not None:
-        case = make_case(bases, args.seed, args.case)
-        path = args.out / f"seed{case.seed}-case{case.index}{case.suffix}"
-        path.write_bytes(case.data)
-        print(f"{case.label}\n  {len(case.data):,} bytes written to {path}")
-        tracemalloc.start()
-        report = check_case(case, args.out / f"case{case.suffix}")
-        print("  outcomes:", ", ".join(report.outcomes))
-        for failure in report.failures:
-            print("  FAIL", failure.split(": ", 1)[1])
-        return 1 if report.failures else 0
+        return _rerun(make_case(bases, args.seed, args.case), args.out)
 
     start = time.monotonic()
     deadline = start + args.seconds
@@ -78,6 +70,19 @@ def main(argv: list[str] | None = None) -> int:
     for kind, n in sorted(tallies.items(), key=lambda kv: -kv[1]):
         print(f"  {n:8,}  {kind}")
     return 1 if failures else 0
+
+
+def _rerun(case: Case, out: Path) -> int:
+    """One case again, its file written, its outcomes printed: 1 when it fails."""
+    path = out / f"seed{case.seed}-case{case.index}{case.suffix}"
+    path.write_bytes(case.data)
+    print(f"{case.label}\n  {len(case.data):,} bytes written to {path}")
+    tracemalloc.start()
+    report = check_case(case, out / f"case{case.suffix}")
+    print("  outcomes:", ", ".join(report.outcomes))
+    for failure in report.failures:
+        print("  FAIL", failure.split(": ", 1)[1])
+    return 1 if report.failures else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Regenerate the comparison figures README shows: run the two `make demo` comparisons into
 docs/results, record the machine, and rewrite README's marked tables from the JSON.
 
-    python scripts/update_results.py [--data-dir D] [--out docs/results] [--readme README.md]
+    python scripts/maintenance/update_results.py [--data-dir D] [--out docs/results] [--readme README.md]
         [--render-only | --demo-only]
 
 README's figures sit between markers, ``<!-- results:NAME -->`` ... ``<!-- /results -->``; every
@@ -10,7 +10,7 @@ block is rendered from docs/results (``results.json`` of each comparison, ``mach
 disagree (tests/test_readme_results.py checks it). ``--render-only`` rewrites README from the
 files already there, without running anything; ``--demo-only`` (``make demo``) runs the comparisons
 into ``--out`` and stops there. The cross-machine spread quoted next to the
-tables is measured separately by scripts/results_spread.py (``make results-spread``).
+tables is measured separately by scripts/maintenance/results_spread.py (``make results-spread``).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 COMPARE = REPO / "scripts" / "compare_splits.py"
 # The comparisons of `make demo`, as extra arguments of compare_splits.py, and how README names them.
 DEMOS = {"no_shift": [], "rotate30": ["--shift", "rotate:30"]}
@@ -66,7 +66,7 @@ def _seconds(v: float) -> str:
 
 
 def _spread_text(spread: dict) -> str:
-    """README's lines on how far the figures move, from spread.json (scripts/results_spread.py)."""
+    """README's lines on how far the figures move, from spread.json (scripts/maintenance/results_spread.py)."""
     n = spread["n_fits"]
     lines = [f"- **Elsewhere** ({spread['date']}, `make results-spread`, details in `docs/results/spread.md`): the "
              f"`{LABELS.get(spread['case'], spread['case'])}` comparison re-run here under other BLAS settings, "

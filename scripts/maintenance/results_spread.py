@@ -2,7 +2,7 @@
 comparison under other BLAS settings and compare every fit's scores and the summary with a
 reference run on the default settings.
 
-    python scripts/results_spread.py [--data-dir D] [--case rotate30] [--out docs/results]
+    python scripts/maintenance/results_spread.py [--data-dir D] [--case rotate30] [--out docs/results]
         [--setting VAR=VALUE[,VAR=VALUE] ...] [--work DIR] [--jobs N]
 
 Floating-point results of BLAS kernels differ between processors (vector width, blocking, thread
@@ -12,7 +12,7 @@ but OpenBLAS picks its kernels at run time and lets ``OPENBLAS_CORETYPE`` force 
 ``OPENBLAS_NUM_THREADS`` changes how sums are split. The default settings are run twice: the
 second run checks that the comparison is deterministic on one machine.
 
-Writes ``spread.json`` (what README quotes, through scripts/update_results.py) and ``spread.md``
+Writes ``spread.json`` (what README quotes, through scripts/maintenance/update_results.py) and ``spread.md``
 to ``--out``.
 """
 
@@ -134,7 +134,8 @@ def spread_markdown(spread: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> tuple[argparse.Namespace, dict[str, dict[str, str]]]:
+    """The arguments, and the settings to compare: name -> the environment variables it sets."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data-dir", help="folder with the IDX files (otherwise: system copy or download)")
     p.add_argument("--case", default="rotate30", choices=sorted(DEMOS))
@@ -153,7 +154,11 @@ def main(argv=None) -> int:
             if any(len(pair) != 2 or not pair[0] for pair in pairs):
                 p.error(f"--setting {spec!r}: expected VAR=VALUE[,VAR=VALUE], or a bare name for the default settings")
             settings[spec] = dict(pairs)
+    return args, settings
 
+
+def main(argv=None) -> int:
+    args, settings = parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="results_spread_"))
     work.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()

@@ -1,6 +1,6 @@
 """Benchmark: reading prepared Fashion-MNIST back into arrays and tensors, in one process.
 
-    python scripts/bench_read.py [--data-dir ../shared/data/fashion-mnist] [--repeat 3]
+    python scripts/benchmarks/bench_read.py [--data-dir ../shared/data/fashion-mnist] [--repeat 3]
 
 Cases, run in interleaved rounds (every case once per round; the median is reported):
 
@@ -40,7 +40,7 @@ from benchlib import measure
 import mnist_hf
 from mnist_hf.torch_data import TorchBatches
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 BATCH = 256
 

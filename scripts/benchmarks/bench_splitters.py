@@ -2,7 +2,7 @@
 images (PCA to 50 dimensions), max-min against a straightforward reference, and peak memory at
 600,000 rows (the pool tiled ten times).
 
-    python scripts/bench_splitters.py [--data-dir ../shared/data/fashion-mnist] [--skip-large]
+    python scripts/benchmarks/bench_splitters.py [--data-dir ../shared/data/fashion-mnist] [--skip-large]
 
 Targets: max-min >= 5x faster than the reference and under 2 s; every strategy under 10 s;
 peak memory at 600,000 rows under 2 GB.
@@ -22,7 +22,7 @@ from benchlib import measure
 import splitters
 from mnist_hf import read_idx
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
 N_VAL = 5000
 
 

@@ -1,7 +1,7 @@
 """Peak memory and time of preparing EMNIST byclass (814,255 images) from a synthetic ``gzip.zip`` of
 realistic size, laid out as NIST publishes it (no EMNIST file is available offline).
 
-    python scripts/bench_emnist.py [--scale 1.0] [--image-format array png] [--work DIR]
+    python scripts/benchmarks/bench_emnist.py [--scale 1.0] [--image-format array png] [--work DIR]
 
 The archive holds byclass's four members at the published row counts (times ``--scale``), images
 stored transposed with about 250 random pixels each (so they compress about as much as the real

@@ -1,7 +1,7 @@
-"""The two Python steps of scripts/mutation.sh (mutmut 3, one module at a time):
+"""The two Python steps of scripts/maintenance/mutation.sh (mutmut 3, one module at a time):
 
-    python scripts/mutation.py prepare NAME "FILE ..." "TEST ..."   # the work folder mutants/NAME
-    python scripts/mutation.py summarize NAME ...                   # docs/mutation/summary.md, survivors.md
+    python scripts/maintenance/mutation.py prepare NAME "FILE ..." "TEST ..."   # the work folder mutants/NAME
+    python scripts/maintenance/mutation.py summarize NAME ...                   # docs/mutation/summary.md, survivors.md
 
 mutmut reads its settings from ./pyproject.toml and works in ./mutants, so each module gets a folder
 of its own (a snapshot of the packages, tests and scripts) whose pyproject.toml is the project's
@@ -24,7 +24,7 @@ try:
 except ImportError:  # Python 3.10: mutmut depends on the toml package there
     import toml as tomllib
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / "mutants"
 DOCS = REPO / "docs" / "mutation"
 COPIED = ("mnist_hf", "splitters", "tests", "scripts")
@@ -103,7 +103,8 @@ def summarize(names: list[str]) -> None:
     results = [module_result(name) for name in names]
     header = "| module | files | mutants | killed | survived | timeout | no tests | score | survivors not listed as equivalent |"
     rows = [header, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
-    survivors = ["# Mutants not killed", "", "Written by `scripts/mutation.sh` (`make mutation`); the reason for each",
+    survivors = ["# Mutants not killed", "",
+                 "Written by `scripts/maintenance/mutation.sh` (`make mutation`); the reason for each",
                  "equivalent one is in [equivalent.md](equivalent.md).", ""]
     print(f"{'module':<12} {'mutants':>7} {'killed':>7} {'survived':>8} {'timeout':>7} {'score':>7}")
     for name, result in zip(names, results):
@@ -127,7 +128,7 @@ def summarize(names: list[str]) -> None:
             survivors += ["Every mutant killed.", ""]
     DOCS.mkdir(parents=True, exist_ok=True)
     summary = ["# Mutation score", "",
-               "Written by `scripts/mutation.sh` (`make mutation`, mutmut 3). Score = (killed + timeout) / mutants.",
+               "Written by `scripts/maintenance/mutation.sh` (`make mutation`, mutmut 3). Score = (killed + timeout) / mutants.",
                "Survivors with their diffs: [survivors.md](survivors.md); equivalent ones with the reason:",
                "[equivalent.md](equivalent.md).",
                "", *rows, ""]

@@ -1,7 +1,7 @@
 """Benchmark: prepare Fashion-MNIST (70,000 images) with our batched Arrow builder and with a
 reference builder that yields one Python dict per example, in the same process.
 
-    python scripts/bench_prepare.py [--data-dir ../shared/data/fashion-mnist]
+    python scripts/benchmarks/bench_prepare.py [--data-dir ../shared/data/fashion-mnist]
 
 Targets: >= 3x faster with PNG images, >= 10x with ``image_format="array"``, peak memory
 no higher than the per-example way. Each run gets a fresh cache folder. The reference runs
@@ -27,7 +27,7 @@ from benchlib import measure
 import mnist_hf
 from mnist_hf.sources import SPECS
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "fashion-mnist"
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "fashion-mnist"
 
 
 class PerExampleReference(datasets.GeneratorBasedBuilder):

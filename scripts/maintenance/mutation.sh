@@ -2,12 +2,12 @@
 # Mutation testing (mutmut 3) of the modules where a silent bug costs users most, one module at a
 # time, each against its own tests only. Not part of `make test`: 5 to 40 minutes a module on 2 busy cores.
 #
-#   scripts/mutation.sh [NAME ...]     # default: every module below; `make mutation` installs mutmut first
+#   scripts/maintenance/mutation.sh [NAME ...]     # default: every module below; `make mutation` installs mutmut first
 #
 # Prints mutants / killed / survived / timeout / score per module and writes docs/mutation/summary.md
 # and docs/mutation/survivors.md. Work folders: mutants/NAME (mutmut browse / show / apply work there).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
 CHILDREN=${MUTATION_CHILDREN:-2}  # parallel mutant runs
 # One BLAS thread per mutant run: the CPU-time limit then means what the stats run measured.
@@ -50,8 +50,8 @@ for name in "${selected[@]}"; do
   [ -n "$row" ] || { echo "unknown module $name (known: ${names[*]})" >&2; exit 2; }
   IFS='|' read -r _ files tests <<<"$row"
   echo "== $name: $files (tests: $tests)"
-  folder=$("$PY" scripts/mutation.py prepare "$name" "$files" "$tests")
+  folder=$("$PY" scripts/maintenance/mutation.py prepare "$name" "$files" "$tests")
   (cd "$folder" && "$MUTMUT" run --max-children "$CHILDREN")
 done
 
-"$PY" scripts/mutation.py summarize "${names[@]}"
+"$PY" scripts/maintenance/mutation.py summarize "${names[@]}"
