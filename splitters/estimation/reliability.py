@@ -1,7 +1,8 @@
 """When an estimate has a basis, and the interval it then gets.
 
-The rules were tuned on the development grid of ``scripts/benchmarks/estimates_grid.py`` (held-out
-grid judged once afterwards; figures in ``docs/estimates/grid/``):
+The rules were tuned on the development grids of ``scripts/benchmarks/estimates_grid.py`` and
+judged once on a held-out grid fixed before (round 1: ``dev``, judged on ``heldout``; round 2:
+``dev`` and ``heldout``, judged on ``heldout2``; figures in ``docs/estimates/honesty.md``):
 
 - **No basis** (the estimate is marked unreliable, its interval is [0, 1], and ``ship`` ignores
   it): fewer than :data:`MIN_MODELS` models with usable predictions in the validation part; no
@@ -11,7 +12,9 @@ grid judged once afterwards; figures in ``docs/estimates/grid/``):
   ``atc_maxprob``): the estimate's sampling error and line scatter
   (``1.96 sqrt(se_boot^2 + m_line^2)``), plus the stretch from the estimate to its partner
   (times ``1 +`` :data:`HULL_STRETCH`) on the partner's side, plus :data:`DROP_SHARE` of the
-  predicted drop from validation on both sides. Two estimators built on different signals
+  predicted drop from validation on both sides and, below an estimate that falls below validation,
+  :data:`FALL_SHARE` of that fall more (round 2: models that fail together under a shift, as with
+  translation, fall beyond the agreement line, rarely short of it). Two estimators built on different signals
   (agreement between models, a model's own confidence) that disagree mark a shift neither was
   built for; the models' true accuracies were found between or near the two far more often than
   beyond the agreement line's own spread.
@@ -27,6 +30,7 @@ MIN_MODELS = 3  # fewer give one or three pairs: a line through them says little
 MIN_LINE_R2 = 0.3
 HULL_STRETCH = 0.25
 DROP_SHARE = 0.1
+FALL_SHARE = 0.2  # round 2: extra room below an estimate that falls below validation
 
 
 def basis_problem(n_models: int, line: LineFit | None) -> str | None:
@@ -82,9 +86,9 @@ def hull_interval(est: np.ndarray, partner: np.ndarray, val: np.ndarray, spread:
     --------
     >>> lo, hi = hull_interval(np.array([0.8]), np.array([0.7]), np.array([0.9]), np.array([0.02]))
     >>> round(float(lo[0]), 4), round(float(hi[0]), 4)
-    (0.645, 0.83)
+    (0.625, 0.83)
     """
     margin = DROP_SHARE * np.abs(val - est) + spread
-    lo = est - (1 + HULL_STRETCH) * np.maximum(est - partner, 0) - margin
+    lo = est - (1 + HULL_STRETCH) * np.maximum(est - partner, 0) - margin - FALL_SHARE * np.maximum(val - est, 0)
     hi = est + (1 + HULL_STRETCH) * np.maximum(partner - est, 0) + margin
     return np.clip(lo, 0, 1), np.clip(hi, 0, 1)
