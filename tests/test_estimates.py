@@ -616,7 +616,7 @@ def test_engine_intervals_use_each_estimators_own_line():
             margin = 0.1 * (rows.val_score - rows.estimate).abs() + 1.959963984540054 * m_line
             lo = (rows.estimate - 1.25 * np.maximum(rows.estimate - atc, 0) - margin
                   - 0.2 * np.maximum(rows.val_score - rows.estimate, 0))
-            hi = rows.estimate + 1.25 * np.maximum(atc - rows.estimate, 0) + margin
+            hi = rows.estimate + margin
         else:
             half = 1.959963984540054 * np.sqrt(m_line**2 + (rows.estimate - median) ** 2)
             lo, hi = rows.estimate - half, rows.estimate + half
