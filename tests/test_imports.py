@@ -105,3 +105,55 @@ def test_dir_shows_the_public_names_and_the_submodules_only():
 def test_every_alias_module_is_a_moved_one():
     # each alias is checked to warn (above), and only the aliases are left out of dir()
     assert set(MOVED) == splitters._DEPRECATED
+
+
+# The rooms of docs/architecture.md and what each may import from this repository.
+STRATEGY_MODULES = {f"splitters.{m}" for m in ("rules", "base", "ordered", "sampled", "dissimilarity", "distances",
+                                               "registry", "features", "datasets_io")}
+ROOMS = {
+    "strategies": (STRATEGY_MODULES, STRATEGY_MODULES),
+    "metrics": ({"splitters.metrics"}, set()),
+    "estimation": ("splitters.estimation", {"splitters.estimation", "splitters.metrics"}),
+    "comparison": ("splitters.comparison", {"splitters.comparison", "splitters.estimation", "splitters.metrics",
+                                            *STRATEGY_MODULES}),
+    "mnist_hf": ("mnist_hf", {"mnist_hf", "splitters.rules"}),
+}
+REPO_ROOT = Path(splitters.__file__).resolve().parents[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules of this repository ``path`` imports (relative imports resolved)."""
+    import ast
+
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            if node.module:
+                found.add(".".join([*base, node.module]) if node.level else node.module)
+            else:
+                found |= {".".join([*base, a.name]) for a in node.names}
+    return {m for m in found if m.split(".")[0] in ("splitters", "mnist_hf")}
+
+
+def _within(module: str, allowed) -> bool:
+    allowed = {allowed} if isinstance(allowed, str) else allowed
+    return any(module == a or module.startswith(a + ".") for a in allowed)
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS))
+def test_each_room_imports_only_what_it_may(room):
+    members, allowed = ROOMS[room]
+    files = [p for p in sorted(REPO_ROOT.glob("*/**/*.py")) if _within(_module_name(p), members)]
+    assert files, room
+    wrong = {_module_name(p): sorted(m for m in _imports(p) if not _within(m, allowed)) for p in files}
+    assert not {k: v for k, v in wrong.items() if v}, wrong
