@@ -157,3 +157,24 @@ def test_each_room_imports_only_what_it_may(room):
     assert files, room
     wrong = {_module_name(p): sorted(m for m in _imports(p) if not _within(m, allowed)) for p in files}
     assert not {k: v for k, v in wrong.items() if v}, wrong
+
+
+def test_nothing_under_scripts_imports_from_tests():
+    from_tests = {p.stem for p in (REPO_ROOT / "tests").glob("*.py")}
+    for path in sorted((REPO_ROOT / "scripts").rglob("*.py")):
+        on_path = [line for line in path.read_text(encoding="utf-8").splitlines() if "sys.path" in line]
+        assert not [line for line in on_path if "tests" in line], f"{path} puts tests/ on its path"
+        imported = {m.split(".")[0] for m in _all_imports(path)}
+        assert not imported & from_tests, f"{path} imports {sorted(imported & from_tests)} from tests/"
+
+
+def _all_imports(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module)
+    return found
