@@ -3,14 +3,19 @@ Plain helpers (no fixtures) are in helpers.py."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
 import datasets
 import huggingface_hub.constants
 import pytest
-from helpers import SHARED_DATA, FileServer, make_idx_dir
+from helpers import REPO, SHARED_DATA, FileServer, make_idx_dir
 from tqdm import tqdm
+
+# The IDX fuzzer lives beside its long-run tool (scripts/maintenance/fuzzing.py, fuzz_idx.py), so that
+# nothing under scripts/ imports from tests/; the tests import it by name from there.
+sys.path.insert(0, str(REPO / "scripts" / "maintenance"))
 
 # Mutation testing (scripts/maintenance/mutation.sh) forks every mutant's run from one process: tqdm's default
 # lock is a multiprocessing semaphore shared by all of them, and a run stopped while holding it

@@ -1,5 +1,5 @@
 """The IDX reader under fuzzing (issue 10): seeded, bounded runs of the mutated files that
-tests/fuzzing.py makes, judged by its independent decoder. scripts/maintenance/fuzz_idx.py runs the same
+scripts/maintenance/fuzzing.py makes, judged by its independent decoder. scripts/maintenance/fuzz_idx.py runs the same
 generator for as long as you like."""
 
 from __future__ import annotations

@@ -105,3 +105,76 @@ def test_dir_shows_the_public_names_and_the_submodules_only():
 def test_every_alias_module_is_a_moved_one():
     # each alias is checked to warn (above), and only the aliases are left out of dir()
     assert set(MOVED) == splitters._DEPRECATED
+
+
+# The rooms of docs/architecture.md and what each may import from this repository.
+STRATEGY_MODULES = {f"splitters.{m}" for m in ("rules", "base", "ordered", "sampled", "dissimilarity", "distances",
+                                               "registry", "features", "datasets_io")}
+ROOMS = {
+    "strategies": (STRATEGY_MODULES, STRATEGY_MODULES),
+    "metrics": ({"splitters.metrics"}, set()),
+    "estimation": ("splitters.estimation", {"splitters.estimation", "splitters.metrics"}),
+    "comparison": ("splitters.comparison", {"splitters.comparison", "splitters.estimation", "splitters.metrics",
+                                            *STRATEGY_MODULES}),
+    "mnist_hf": ("mnist_hf", {"mnist_hf", "splitters.rules"}),
+}
+REPO_ROOT = Path(splitters.__file__).resolve().parents[1]
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(REPO_ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The modules of this repository ``path`` imports (relative imports resolved)."""
+    import ast
+
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            if node.module:
+                found.add(".".join([*base, node.module]) if node.level else node.module)
+            else:
+                found |= {".".join([*base, a.name]) for a in node.names}
+    return {m for m in found if m.split(".")[0] in ("splitters", "mnist_hf")}
+
+
+def _within(module: str, allowed) -> bool:
+    allowed = {allowed} if isinstance(allowed, str) else allowed
+    return any(module == a or module.startswith(a + ".") for a in allowed)
+
+
+@pytest.mark.parametrize("room", sorted(ROOMS))
+def test_each_room_imports_only_what_it_may(room):
+    members, allowed = ROOMS[room]
+    files = [p for p in sorted(REPO_ROOT.glob("*/**/*.py")) if _within(_module_name(p), members)]
+    assert files, room
+    wrong = {_module_name(p): sorted(m for m in _imports(p) if not _within(m, allowed)) for p in files}
+    assert not {k: v for k, v in wrong.items() if v}, wrong
+
+
+def test_nothing_under_scripts_imports_from_tests():
+    from_tests = {p.stem for p in (REPO_ROOT / "tests").glob("*.py")}
+    for path in sorted((REPO_ROOT / "scripts").rglob("*.py")):
+        on_path = [line for line in path.read_text(encoding="utf-8").splitlines() if "sys.path" in line]
+        assert not [line for line in on_path if "tests" in line], f"{path} puts tests/ on its path"
+        imported = {m.split(".")[0] for m in _all_imports(path)}
+        assert not imported & from_tests, f"{path} imports {sorted(imported & from_tests)} from tests/"
+
+
+def _all_imports(path: Path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            found.add(node.module)
+    return found

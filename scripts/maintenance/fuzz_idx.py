@@ -1,4 +1,4 @@
-"""Fuzz the IDX reader for a time budget: the generator and judge of tests/fuzzing.py (the same
+"""Fuzz the IDX reader for a time budget: the generator and judge of fuzzing.py, beside it (the same
 cases the test suite runs a few thousand of), on synthetic files and, when present, the real ones.
 
     python scripts/maintenance/fuzz_idx.py [--seconds 300] [--seed 1] [--data-dir ../shared/data] [--out DIR]
@@ -19,9 +19,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests"))
 from fuzzing import Case, Report, check_case, make_case, real_bases, run_cases, synthetic_bases
-from helpers import SHARED_DATA
+
+SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # beside the checkout, as the benchmarks'
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -216,6 +216,7 @@ def per_model(name: str, proba_val, y_val, proba_target, weights=None) -> float:
     Returns
     -------
     float
+        The model's estimated accuracy on the target rows.
 
     Raises
     ------

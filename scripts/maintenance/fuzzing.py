@@ -1,6 +1,6 @@
 """Fuzzing the IDX reader: mutated files, an independent decoder that judges the reader's answers,
 and the check of one case. Used by tests/test_fuzz_idx.py (a bounded, seeded run in CI) and
-scripts/fuzz_idx.py (a long run with a time budget); the generator lives only here.
+scripts/maintenance/fuzz_idx.py (a long run with a time budget); the generator lives only here.
 
 A case is a file: a base array (synthetic, or a slice of the real files), encoded as raw IDX or
 as gzip (one or more members, any level, optional header fields, or the published archive
