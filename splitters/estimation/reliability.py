@@ -1,8 +1,9 @@
 """When an estimate has a basis, and the interval it then gets.
 
-The rules were tuned on the development grids of ``scripts/benchmarks/estimates_grid.py`` and
-judged once on a held-out grid fixed before (round 1: ``dev``, judged on ``heldout``; round 2:
-``dev`` and ``heldout``, judged on ``heldout2``; round 3: those three, judged on ``heldout3``; figures in ``docs/estimates/honesty.md``):
+The rules were tuned on the development grids of ``scripts/benchmarks/estimates_grid.py``, each
+round judged once on a held-out grid fixed before it (round 1: ``dev``, judged on ``heldout``;
+round 2 adds ``heldout`` to development, judged on ``heldout2``; round 3 adds ``heldout2``,
+judged on ``heldout3``; figures in ``docs/estimates/honesty.md``):
 
 - **No basis** (the estimate is marked unreliable, its interval is [0, 1], and ``ship`` ignores
   it): fewer than :data:`MIN_MODELS` models with usable predictions in the validation part; no
