@@ -22,12 +22,13 @@ import numpy as np
 
 from .api import builder
 from .arrays import label_array
+from .export import export
 from .fetch import MirrorError, MissingFilesError
-from .hub import DEFAULT_HUB_TIMEOUT, HubError, export, push
 from .mnist_hf import IMAGE_FORMATS, VALIDATION_STRATEGIES, MnistConfig, read_provenance
+from .push import DEFAULT_HUB_TIMEOUT, HubError, push
 from .sources import SPECS
 
-# IDXFormatError, DataValidationError, ChecksumError and hub.CardError are ValueErrors.
+# IDXFormatError, DataValidationError, ChecksumError and card.CardError are ValueErrors.
 USER_ERRORS = (ValueError, MissingFilesError, MirrorError)
 EXIT_CODES = {"auth": 3, "permission": 4, "network": 5, "hub": 6}
 # Builder options that are not fields of MnistConfig: where the files and the cache are.
@@ -81,7 +82,7 @@ def builder_options(args: argparse.Namespace) -> dict[str, Any]:
     Returns
     -------
     dict
-        Keyword arguments for :func:`mnist_hf.load`, :func:`mnist_hf.hub.export` and :func:`mnist_hf.hub.push`.
+        Keyword arguments for :func:`mnist_hf.load`, :func:`mnist_hf.export.export` and :func:`mnist_hf.push.push`.
 
     Examples
     --------

@@ -66,11 +66,31 @@ class MnistConfig(datasets.BuilderConfig):
     """One dataset of the family, plus how to split and store it.
 
     This class is the one definition of the builder's options: their names, defaults, a
-    one-line description each (field metadata ``"help"``; :func:`options` lists them, and the
-    Parameters section below is generated from them) and their validation (:meth:`validate`,
-    run once for every config a builder creates).
+    one-line description each (field metadata ``"help"``; :func:`options` lists them, and a
+    test keeps the Parameters section below in step with them) and their validation
+    (:meth:`validate`, run once for every config a builder creates).
 
-{parameters}
+    Parameters
+    ----------
+    validation_size : int, default 0
+        Rows carved from train into validation (0: no validation split).
+    validation_strategy : str, default 'tail'
+        Which training rows: the last (tail), the first (head) or random.
+    validation_seed : int, default 0
+        Seed of the random validation draw.
+    stratify : bool, default False
+        With validation_strategy='random', keep each class's share in both parts.
+    image_format : str, default 'png'
+        How images are stored: png (datasets.Image) or array (Array2D uint8).
+    compat : bool, default False
+        Image and label only, without QMNIST's metadata columns (torchvision's compat=True).
+    mirrors : Sequence[str] | None, default None
+        Base URLs (or folders) tried in order, replacing the built-in list; one string is one mirror.
+    system_dirs : Sequence[str] | None, default None
+        Folders holding a system copy, replacing the built-in list; one string is one folder.
+    timeout : float, default 60.0
+        Seconds before a stalled mirror is abandoned.
+
     Examples
     --------
     >>> MnistConfig(name="mnist", validation_size=5000).validation_strategy
@@ -146,18 +166,6 @@ class MnistConfig(datasets.BuilderConfig):
             return SPECS[self.name]
         except KeyError:
             raise ValueError(f"unknown dataset {self.name!r}; choose one of {sorted(SPECS)}") from None
-
-
-def _parameters_section(cls: type) -> str:
-    lines = ["    Parameters", "    ----------"]
-    for f in fields(cls):
-        if "help" in f.metadata:
-            text = f.metadata["help"]
-            lines += [f"    {f.name} : {f.type}, default {f.default!r}", f"        {text[:1].upper()}{text[1:]}."]
-    return "\n".join(lines) + "\n\n"
-
-
-MnistConfig.__doc__ = MnistConfig.__doc__.replace("{parameters}\n", _parameters_section(MnistConfig))
 
 
 def _integer(name: str, value: Any, what: str) -> int:
@@ -345,6 +353,54 @@ def _class_labels(labels: np.ndarray, path: str | ZipMember, spec: DatasetSpec) 
     return out
 
 
+def _read_parts(
+    sources: dict[str, tuple[str | ZipMember, bool]], spec: DatasetSpec
+) -> tuple[dict[str, np.ndarray | str | ZipMember], dict[str, np.ndarray]]:
+    """Each part's images (an array, or where to stream them from) and class labels, all checked.
+
+    The headers come first: counts that disagree fail before any data is read. An image file
+    that matched a published checksum is the published data: its header is enough, and it is
+    streamed while writing. Any other image file is read and checked in full first.
+    """
+    meta = {role: read_idx_header(src) for role, (src, _) in sources.items()}
+    _check_headers(meta, sources, spec)
+    labels = {}
+    for part in spec.parts:
+        src = sources[f"{part}_labels"][0]
+        labels[part] = _class_labels(read_idx(src), src, spec)
+    images = {}
+    for part in spec.parts:
+        src, verified = sources[f"{part}_images"]
+        data = src if verified else read_idx(src)
+        images[part] = data if part == "train" else src  # checked; streamed again, not held meanwhile
+    for view, (part, start, stop) in spec.views.items():
+        if stop > len(labels[part]):
+            raise DataValidationError(
+                f"{sources[f'{part}_labels'][0]}: the {part} part has {len(labels[part]):,} rows, but the "
+                f"{view} split is its rows {start:,}..{stop - 1:,}: not the published file"
+            )
+    return images, labels
+
+
+def _named_splits(cfg: MnistConfig, images: dict, labels: dict[str, np.ndarray]) -> list[tuple]:
+    """``(split name, images, labels, row indices or None)`` for every split the config makes."""
+    spec = cfg.spec
+    splits = []
+    if cfg.validation_size:
+        train_idx, val_idx = split_indices(
+            len(labels["train"]), cfg.validation_size, cfg.validation_strategy,
+            seed=cfg.validation_seed, labels=labels["train"][:, 0] if cfg.stratify else None,
+        )
+        splits.append((datasets.Split.TRAIN, images["train"], labels["train"], train_idx))
+        splits.append((datasets.Split.VALIDATION, images["train"], labels["train"], val_idx))
+    else:
+        splits.append((datasets.Split.TRAIN, images["train"], labels["train"], None))
+    splits += [(datasets.Split(part), images[part], labels[part], None) for part in spec.parts[1:]]
+    splits += [(datasets.Split(view), images[part], labels[part], np.arange(start, stop))
+               for view, (part, start, stop) in spec.views.items()]
+    return splits
+
+
 def _prefetched(iterator: Iterator, pool: ThreadPoolExecutor) -> Iterator:
     """Iterate with the next item computed on ``pool`` meanwhile (decompression releases the GIL)."""
     it = iter(iterator)
@@ -394,10 +450,21 @@ class MnistFamily(datasets.ArrowBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        spec = self.config.spec
-        cfg = self.config
+        # Everything is checked before the first row is written, so a bad file fails with its
+        # own message and leaves no partial dataset behind.
+        files = self._resolve_files(dl_manager)
+        images, labels = _read_parts(_idx_sources(self.config.spec, files), self.config.spec)
+        splits = _named_splits(self.config, images, labels)
+        self._write_provenance(files)
+        return [
+            datasets.SplitGenerator(name=name, gen_kwargs={"images": im, "labels": lb, "indices": idx})
+            for name, im, lb, idx in splits
+        ]
+
+    def _resolve_files(self, dl_manager) -> dict[str, ResolvedFile]:
+        cfg, spec = self.config, self.config.spec
         with ThreadPoolExecutor(max_workers=4) as pool:
-            files = resolve_files(
+            return resolve_files(
                 spec,
                 data_dir=cfg.data_dir,
                 system_dirs=spec.system_dirs if cfg.system_dirs is None else cfg.system_dirs,
@@ -406,50 +473,6 @@ class MnistFamily(datasets.ArrowBasedBuilder):
                 timeout=cfg.timeout,
                 map_fn=pool.map,  # checksums release the GIL
             )
-        # Everything is checked before the first row is written, so a bad file fails with its
-        # own message and leaves no partial dataset behind. The headers come first: counts that
-        # disagree fail before any data is read. An image archive that matched a published
-        # checksum is the published data: its header is enough, and it is streamed while
-        # writing. Any other image file is read and checked in full first.
-        # An archive's members (EMNIST) are read in place, as verified as the archive.
-        sources = _idx_sources(spec, files)
-        meta = {role: read_idx_header(src) for role, (src, _) in sources.items()}
-        _check_headers(meta, sources, spec)
-        labels = {}
-        for part in spec.parts:
-            src = sources[f"{part}_labels"][0]
-            labels[part] = _class_labels(read_idx(src), src, spec)
-        images = {}
-        for part in spec.parts:
-            src, verified = sources[f"{part}_images"]
-            images[part] = src if verified else read_idx(src)
-            if part != "train" and not verified:
-                images[part] = src  # checked; streamed again, not held meanwhile
-        for view, (part, start, stop) in spec.views.items():
-            if stop > len(labels[part]):
-                raise DataValidationError(
-                    f"{sources[f'{part}_labels'][0]}: the {part} part has {len(labels[part]):,} rows, but the "
-                    f"{view} split is its rows {start:,}..{stop - 1:,}: not the published file"
-                )
-
-        splits = []
-        if cfg.validation_size:
-            train_idx, val_idx = split_indices(
-                len(labels["train"]), cfg.validation_size, cfg.validation_strategy,
-                seed=cfg.validation_seed, labels=labels["train"][:, 0] if cfg.stratify else None,
-            )
-            splits.append((datasets.Split.TRAIN, images["train"], labels["train"], train_idx))
-            splits.append((datasets.Split.VALIDATION, images["train"], labels["train"], val_idx))
-        else:
-            splits.append((datasets.Split.TRAIN, images["train"], labels["train"], None))
-        splits += [(datasets.Split(part), images[part], labels[part], None) for part in spec.parts[1:]]
-        splits += [(datasets.Split(view), images[part], labels[part], np.arange(start, stop))
-                   for view, (part, start, stop) in spec.views.items()]
-        self._write_provenance(files)
-        return [
-            datasets.SplitGenerator(name=name, gen_kwargs={"images": im, "labels": lb, "indices": idx})
-            for name, im, lb, idx in splits
-        ]
 
     def _write_provenance(self, files: dict[str, ResolvedFile]) -> None:
         # Read back by read_provenance(), beside it in this module.

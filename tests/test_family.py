@@ -310,7 +310,7 @@ def test_checksum_shape_check_catches_a_typo():
 def test_export_lists_the_new_configs_with_their_metadata(qmnist_files, tmp_path):
     from huggingface_hub import DatasetCard
 
-    from mnist_hf.hub import export
+    from mnist_hf.export import export
 
     directory, arrays = qmnist_files
     make_emnist_zip(tmp_path / "e" / "gzip.zip", rows={"letters": (52, 26)})

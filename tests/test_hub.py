@@ -26,9 +26,11 @@ from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 from test_export_atomic import _sizes, _state
 
 import mnist_hf
-from mnist_hf import hub
+from mnist_hf import card as card_module
+from mnist_hf import push
 from mnist_hf.__main__ import main
-from mnist_hf.hub import export
+from mnist_hf.export import LOCK, export
+from mnist_hf.export import _refers_to as refers_to
 from mnist_hf.sources import SPECS
 
 
@@ -202,7 +204,7 @@ def test_an_export_touches_only_what_it_owns_and_repairs_what_an_interrupted_one
     real_open = builtins.open
 
     def ascii_locale_open(file, mode="r", *args, **kwargs):  # as under LC_ALL=C: text files default to ASCII
-        if sys._getframe(1).f_globals.get("__name__") == "mnist_hf.hub" and "b" not in mode and not args:
+        if sys._getframe(1).f_globals.get("__name__") in ("mnist_hf.export", "mnist_hf.card") and "b" not in mode and not args:
             kwargs["encoding"] = kwargs.get("encoding") or "ascii"
         return real_open(file, mode, *args, **kwargs)
 
@@ -256,7 +258,7 @@ def _tiny_prepared(name="mnist", rows=None, image_format="png", provenance=None,
     splits = {split: datasets.Dataset.from_dict({"image": [np.zeros((28, 28), np.uint8)] * n, "label": [0] * n},
                                                 features=features)
               for split, n in (rows or {"train": 3, "test": 2}).items()}
-    return hub._Prepared(_cfg(name, image_format=image_format, **cfg), splits, provenance or {})
+    return card_module.Prepared(_cfg(name, image_format=image_format, **cfg), splits, provenance or {})
 
 
 REST = "; `train` holds the rest, in the original order. `test` is the published test set."
@@ -278,7 +280,7 @@ REST = "; `train` holds the rest, in the original order. `test` is the published
 def test_card_says_how_the_validation_split_was_made(options, sentence):
     cfg = _cfg()
     vars(cfg).update(options)
-    assert hub._validation_note(cfg) == sentence
+    assert card_module._validation_note(cfg) == sentence
 
 
 @pytest.mark.parametrize("statuses, words", [
@@ -293,24 +295,24 @@ def test_card_says_how_the_validation_split_was_made(options, sentence):
 ])
 def test_card_says_whether_the_source_files_were_verified(statuses, words):
     provenance = {f"file{i}": {"verification": s} for i, s in enumerate(statuses)}
-    assert hub._provenance_note(provenance) == words
+    assert card_module._provenance_note(provenance) == words
 
 
 def test_card_lists_metadata_columns_only_where_there_are_any():
     qmnist = SPECS["qmnist"]
-    note = hub._metadata_note(_cfg("qmnist"), qmnist)
+    note = card_module._metadata_note(_cfg("qmnist"), qmnist)
     assert note.startswith("\n- Metadata (int32, from the label files): `hsf_series`: NIST HSF series")
     assert note.count("; `") == len(qmnist.metadata) - 1 >= 2 and note.endswith(qmnist.metadata[-1].description + ".")
     assert all(f"`{c.name}`: {c.description}" in note for c in qmnist.metadata)
-    assert hub._metadata_note(_cfg("qmnist", compat=True), qmnist) == ""  # compat: image and label only
-    assert hub._metadata_note(_cfg("mnist"), SPECS["mnist"]) == ""
-    section = hub._section(_tiny_prepared("qmnist"))
+    assert card_module._metadata_note(_cfg("qmnist", compat=True), qmnist) == ""  # compat: image and label only
+    assert card_module._metadata_note(_cfg("mnist"), SPECS["mnist"]) == ""
+    section = card_module._section(_tiny_prepared("qmnist"))
     assert "`9`." + note + "\n- Validation: No validation split" in section
 
 
 def test_size_categories_follow_the_hubs_bounds():
     # the Hub's size_categories tags: n<1K, 1K<n<10K, 10K<n<100K, 100K<n<1M, 1M<n<10M, ...
-    assert [hub._size_category(n) for n in (0, 999, 1000, 9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000)] == [
+    assert [card_module._size_category(n) for n in (0, 999, 1000, 9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "1K<n<10K", "10K<n<100K", "10K<n<100K", "100K<n<1M", "100K<n<1M", "n>1M"]
 
 
@@ -319,7 +321,7 @@ def test_size_categories_follow_the_hubs_bounds():
 def test_card_section_describes_rows_features_and_use(image_format, words):
     prepared = _tiny_prepared("fashion_mnist", rows={"train": 1234, "test": 5}, image_format=image_format,
                               provenance={"x": {"verification": "md5"}})
-    section = hub._section(prepared)
+    section = card_module._section(prepared)
     assert section.startswith("<!-- config: fashion_mnist -->\n## `fashion_mnist`\n")
     assert section.endswith("<!-- end config: fashion_mnist -->\n")
     assert "- Rows: `train` 1,234, `test` 5. Features: `image` as " + words + "; `label` as `ClassLabel`" in section
@@ -362,9 +364,9 @@ Closing words, kept too.
 
 def test_card_merges_with_a_card_written_by_hand(tmp_path):
     (tmp_path / "README.md").write_text(CARD_BY_HAND)
-    meta, text = hub._load_card(tmp_path / "README.md")  # one entry as a mapping, as the Hub accepts
+    meta, text = card_module.load_card(tmp_path / "README.md")  # one entry as a mapping, as the Hub accepts
     prepared = _tiny_prepared("mnist", rows={"train": 3, "test": 2})
-    card = DatasetCard(hub._card_text(meta, text, prepared, "mnist/0123456789ab", "README.md"))
+    card = DatasetCard(card_module.card_text(meta, text, prepared, "mnist/0123456789ab", "README.md"))
     meta = card.data.to_dict()
     assert [c["config_name"] for c in meta["configs"]] == ["kmnist", "mnist"]
     assert meta["configs"][1] == {"config_name": "mnist", "data_files": [
@@ -389,7 +391,7 @@ def test_card_merges_with_a_card_written_by_hand(tmp_path):
 
 
 def test_a_new_card_has_the_family_heading_then_the_section():
-    card = DatasetCard(hub._card_text({}, None, _tiny_prepared("mnist"), "mnist/0123456789ab", "README.md"))
+    card = DatasetCard(card_module.card_text({}, None, _tiny_prepared("mnist"), "mnist/0123456789ab", "README.md"))
     meta = card.data.to_dict()
     assert meta["license"] == "cc-by-sa-3.0" and meta["size_categories"] == ["n<1K"]
     assert meta["pretty_name"] == "MNIST family (mnist)"
@@ -399,7 +401,7 @@ def test_a_new_card_has_the_family_heading_then_the_section():
     assert card.text.count("<!-- config: mnist -->") == 1
     # a section appended to a card's own text comes after exactly one blank line
     for own in ("# Notes by X", "# Notes with a line break  "):  # only newlines go: two spaces are a Markdown <br>
-        card = DatasetCard(hub._card_text({}, own + "\n\n\n\n", _tiny_prepared("mnist"), "mnist/0123456789ab", "x"))
+        card = DatasetCard(card_module.card_text({}, own + "\n\n\n\n", _tiny_prepared("mnist"), "mnist/0123456789ab", "x"))
         assert card.text.startswith(own + "\n\n<!-- config: mnist -->\n")
 
 
@@ -412,37 +414,38 @@ def test_a_new_card_has_the_family_heading_then_the_section():
 def test_a_card_whose_entries_have_no_config_name_is_refused(tmp_path, header, key):
     path = tmp_path / "README.md"
     path.write_text(f"---\n{header}\n---\n# a card\n")
-    with pytest.raises(hub.CardError) as e:
-        hub._load_card(path)
+    with pytest.raises(card_module.CardError) as e:
+        card_module.load_card(path)
     assert str(e.value) == f"{path}: `{key}` in the card's YAML header is not a list of entries with a config_name"
-    with pytest.raises(hub.CardError, match=r"^me/x/README\.md on the Hub: `"):
-        hub._load_card(path, "me/x/README.md on the Hub")
+    with pytest.raises(card_module.CardError, match=r"^me/x/README\.md on the Hub: `"):
+        card_module.load_card(path, "me/x/README.md on the Hub")
 
 
 def test_a_card_that_does_not_parse_is_refused_with_the_parsers_words(tmp_path):
     path = tmp_path / "README.md"
     path.write_text("---\npretty_name: 'unbalanced\nlicense: mit\n---\n# a card\n")
-    with pytest.raises(hub.CardError) as e:
-        hub._load_card(path)
+    with pytest.raises(card_module.CardError) as e:
+        card_module.load_card(path)
     message = str(e.value)
     assert message.startswith(f"{path}: the dataset card's YAML header does not parse (")
     assert message.endswith("); fix it or remove the card, nothing was changed")
     assert "\n" not in message and "  " not in message and "while scanning a quoted scalar" in message
-    assert hub._load_card(tmp_path / "none.md") == ({}, None)
+    assert card_module.load_card(tmp_path / "none.md") == ({}, None)
 
 
 def test_data_files_patterns_in_every_form_the_hub_accepts():
-    assert hub._patterns("a/*.parquet") == ["a/*.parquet"]
-    assert hub._patterns(["a/*.parquet", "b/*.parquet"]) == ["a/*.parquet", "b/*.parquet"]
-    assert hub._patterns({"split": "train", "path": "a/*.parquet"}) == ["a/*.parquet"]
-    assert hub._patterns([{"split": "train", "path": "a/*.parquet"}, {"split": "test", "path": ["b/1", "b/2"]},
-                          {"split": "x"}, 3]) == ["a/*.parquet", "b/1", "b/2"]
-    assert hub._patterns(None) == [] and hub._patterns({"split": "train", "path": 3}) == []  # was a TypeError
+    patterns = card_module.data_file_patterns
+    assert patterns("a/*.parquet") == ["a/*.parquet"]
+    assert patterns(["a/*.parquet", "b/*.parquet"]) == ["a/*.parquet", "b/*.parquet"]
+    assert patterns({"split": "train", "path": "a/*.parquet"}) == ["a/*.parquet"]
+    assert patterns([{"split": "train", "path": "a/*.parquet"}, {"split": "test", "path": ["b/1", "b/2"]},
+                     {"split": "x"}, 3]) == ["a/*.parquet", "b/1", "b/2"]
+    assert patterns(None) == [] and patterns({"split": "train", "path": 3}) == []  # was a TypeError
     meta = {"configs": [{"config_name": "mnist", "data_files": [{"split": "train", "path": "mnist/abc/train-*"}]},
                         {"config_name": "kmnist", "data_files": "kmnist/def/*.parquet"}]}
-    assert hub._refers_to(meta, "mnist", "mnist/abc") and hub._refers_to(meta, "kmnist", "kmnist/def")
-    assert not hub._refers_to(meta, "mnist", "mnist/ab")  # a folder, not a name prefix
-    assert not hub._refers_to(meta, "mnist", "kmnist/def") and not hub._refers_to({}, "mnist", "mnist/abc")
+    assert refers_to(meta, "mnist", "mnist/abc") and refers_to(meta, "kmnist", "kmnist/def")
+    assert not refers_to(meta, "mnist", "mnist/ab")  # a folder, not a name prefix
+    assert not refers_to(meta, "mnist", "kmnist/def") and not refers_to({}, "mnist", "mnist/abc")
 
 
 # --- push, against a fake Hub held to HfApi's real signatures ----------------------------------
@@ -608,7 +611,7 @@ def _export_locally(synthetic_dir, tmp_path, folder, config="mnist", **kw):
 
 def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-            if p.is_file() and p.name != mnist_hf.hub.LOCK}
+            if p.is_file() and p.name != LOCK}
 
 
 @pytest.mark.parametrize("private", [True, False])
@@ -695,7 +698,7 @@ def test_push_errors_are_plain_and_never_show_the_token(fake_hub, synthetic_dir,
     assert "Traceback" not in out.err
     assert TOKEN not in out.out + out.err + caplog.text
     if code in (5, 6):  # the error text, token and all, went through the scrubber into the log
-        logged = [r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub"]
+        logged = [r.getMessage() for r in caplog.records if r.name == "mnist_hf.push"]
         assert len(logged) == 1 and logged[0].startswith(f"push to {REPO} failed: ") and "***" in logged[0]
     if "create_commit" in setup:  # the repository this push created is removed again
         assert "delete_repo" in fake_hub.calls and not fake_hub.repos
@@ -775,9 +778,9 @@ def test_an_old_huggingface_hub_without_a_client_timeout_is_said_and_the_push_go
 
     monkeypatch.setattr(huggingface_hub, "get_session", lambda: SimpleNamespace())  # requests.Session: no timeout
     monkeypatch.setattr(huggingface_hub, "__version__", "0.36.0")
-    caplog.set_level(logging.WARNING, logger="mnist_hf.hub")
+    caplog.set_level(logging.WARNING, logger="mnist_hf.push")
     assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 0
-    assert [r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "mnist_hf.push"] == [
         "huggingface_hub 0.36.0 cannot bound Hub requests; --hub-timeout needs huggingface_hub >= 1.0"]
     assert len(fake_hub.commits) == 1
 
@@ -805,9 +808,9 @@ def test_when_removing_the_new_repository_fails_too_the_first_error_is_the_one_r
 
 def test_push_from_python_makes_a_public_repository_unless_told(fake_hub, synthetic_dir, tmp_path):
     data_dir, _ = synthetic_dir
-    result = hub.push("mnist", REPO, token=TOKEN, data_dir=str(data_dir), cache_dir=str(tmp_path / "c"), system_dirs=())
+    result = push.push("mnist", REPO, token=TOKEN, data_dir=str(data_dir), cache_dir=str(tmp_path / "c"), system_dirs=())
     assert fake_hub.repo(REPO).private is False and result.splits == {"train": 300, "test": 60}
-    assert {t.read for t in fake_hub.timeouts} == {hub.DEFAULT_HUB_TIMEOUT}
+    assert {t.read for t in fake_hub.timeouts} == {push.DEFAULT_HUB_TIMEOUT}
 
 
 class Timeout(OSError):
@@ -846,9 +849,9 @@ def _status_error(status, message):
 def test_hub_errors_are_told_apart_in_plain_words(make_error, kind, message):
     from huggingface_hub import constants
 
-    error = hub._classify(make_error(), REPO, TOKEN, 2.5)
+    error = push._classify(make_error(), REPO, TOKEN, 2.5)
     assert (error.kind, str(error)) == (kind, message.format(endpoint=constants.ENDPOINT))
-    assert hub._classify(RuntimeError("no token to hide"), REPO, None, 1).args == ("push failed: RuntimeError: no token "
+    assert push._classify(RuntimeError("no token to hide"), REPO, None, 1).args == ("push failed: RuntimeError: no token "
                                                                                   "to hide",)
 
 

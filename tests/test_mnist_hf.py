@@ -253,6 +253,19 @@ def test_options_are_listed_once_with_defaults_and_help():
         assert not set(inspect.signature(fn).parameters) & set(listed)
 
 
+
+def test_the_config_docstring_documents_every_option_as_defined():
+    # The docstring is written out (not generated at import); this keeps it in step with the fields.
+    doc = inspect.getdoc(mnist_hf.MnistConfig)
+    section = doc.split("Parameters\n----------\n")[1].split("\n\n")[0]
+    entries = re.findall(r"^(\w+) : (.+), default (.+)\n    (.+)$", section, re.M)
+    hints = {f.name: str(f.type) for f in dataclasses.fields(mnist_hf.MnistConfig)}
+    assert [e[0] for e in entries] == list(mnist_hf.options())
+    for name, type_, default, text in entries:
+        value, help_text = mnist_hf.options()[name]
+        assert (type_, default) == (hints[name], repr(value)), name
+        assert text == help_text[:1].upper() + help_text[1:] + ".", name
+
 def test_image_and_label_counts_are_compared_before_reading_data(synthetic_dir, tmp_path):
     """A small gzip of zeros whose header declares far more images than the labels: it must fail
     on the counts without allocating what the header declares."""
