@@ -43,7 +43,7 @@ from splitters.rules import RULES, validation_rows
 # Each sibling is imported here directly: datasets 3.x copies only the local modules a
 # loading script imports itself.
 from .archives import ZipMember
-from .fetch import ResolvedFile, resolve_files
+from .fetch import ResolvedFile, redact, resolve_files
 from .idx import iter_idx, read_idx, read_idx_header
 from .png import encode_png_batch
 from .sources import SPECS, DatasetSpec
@@ -134,6 +134,9 @@ class MnistConfig(datasets.BuilderConfig):
         ...
         ValueError: validation_size must be a non-negative integer (a count of rows), got True
         """
+        if self.data_dir is not None and not os.fspath(self.data_dir).strip():
+            raise ValueError("data_dir is an empty string: give the folder that holds the files, or leave data_dir "
+                             "out to use a system copy or the mirrors")
         if self.validation_strategy not in VALIDATION_STRATEGIES:
             raise ValueError(
                 f"validation_strategy must be one of {VALIDATION_STRATEGIES}, got {self.validation_strategy!r}"
@@ -182,10 +185,25 @@ def _strings(name: str, value: Any) -> tuple[str, ...] | None:
     try:
         items = tuple(os.fspath(v) for v in value)
     except TypeError:
-        raise ValueError(f"{name} must be a string or a sequence of strings, got {value!r}") from None
+        raise ValueError(redact(f"{name} must be a string or a sequence of strings, got {value!r}")) from None
     if any(not v.strip() for v in items):
-        raise ValueError(f"{name} holds an empty string: {items!r}")
+        raise ValueError(redact(f"{name} holds an empty string: {items!r}"))
     return items
+
+
+def _check_utf8(kwargs: dict[str, Any]) -> None:
+    """Paths and URLs must be text that encodes: a folder name with bytes that are not UTF-8
+    reaches Python as surrogates, which no config id, JSON record or URL can hold."""
+    for name in ("data_dir", "mirrors", "system_dirs"):
+        value = kwargs.get(name)
+        for item in (value,) if isinstance(value, (str, os.PathLike)) else value if isinstance(value, (list, tuple)) else ():
+            text = os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
+            try:
+                if isinstance(text, str):
+                    text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(redact(f"{name} {text!r} is not valid UTF-8 (the name holds bytes the file system "
+                                        "could not decode): rename it or give another path")) from None
 
 
 def options() -> dict[str, tuple[Any, str]]:
@@ -287,7 +305,16 @@ def split_indices(
     """
     if not 0 < size < n:
         raise ValueError(f"validation_size must be between 1 and {n - 1} (the train split has {n} rows), got {size}")
-    val = validation_rows(strategy, n, size, random_state=seed, labels=labels)
+    if labels is not None:
+        k = len(np.unique(labels))
+        if not k <= size <= n - k:
+            raise ValueError(f"validation_size={size} with stratify=True leaves {min(size, n - size)} row(s) on one "
+                             f"side for {k} classes: a stratified split needs a row of each class on both sides "
+                             f"(validation_size between {k} and {n - k})")
+    try:
+        val = validation_rows(strategy, n, size, random_state=seed, labels=labels)
+    except ValueError as e:  # scikit-learn's words about the draw, e.g. a class of one row
+        raise ValueError(f"validation_size={size}, stratify={labels is not None}: {e}") from None
     keep = np.ones(n, dtype=bool)
     keep[val] = False
     return np.flatnonzero(keep), val
@@ -309,12 +336,19 @@ def _check_headers(
 ) -> None:
     """Shapes, types and counts from the headers (``meta[role] = (dtype, shape)``), before any data is read.
 
-    The image and label counts of a split must agree here, so a header declaring a huge count
-    fails before memory for it is allocated.
+    No file may declare more rows than the configuration publishes for its part, and the image
+    and label counts of a part must agree, so memory and disk stay bounded by the published
+    sizes, whatever an archive would expand to (a decompression bomb fails here, unread).
     """
     for part in spec.parts:
         (idtype, ishape), (ldtype, lshape) = meta[f"{part}_images"], meta[f"{part}_labels"]
         ipath, lpath = sources[f"{part}_images"][0], sources[f"{part}_labels"][0]
+        for path, shape, what in ((ipath, ishape, "images"), (lpath, lshape, "labels")):
+            if shape[0] > spec.split_sizes[part]:
+                raise DataValidationError(
+                    f"{path}: the header declares {shape[0]:,} {what}, more than the {spec.split_sizes[part]:,} "
+                    f"{spec.name} publishes for its {part} split; nothing more was read"
+                )
         if len(ishape) != 3 or ishape[1:] != spec.image_shape:
             raise DataValidationError(
                 f"{ipath}: expected images of shape (N, {spec.image_shape[0]}, {spec.image_shape[1]}), got {ishape}"
@@ -428,6 +462,7 @@ class MnistFamily(datasets.ArrowBasedBuilder):
     def _create_builder_config(self, *args: Any, **kwargs: Any) -> tuple[MnistConfig, str]:
         # Every way of making a config ends here (datasets 3.6 and 5 alike): a new MnistConfig,
         # or a copy of a predefined one with overrides set by setattr, which skips __post_init__.
+        _check_utf8(kwargs)  # before datasets quotes them into the config id
         config, config_id = super()._create_builder_config(*args, **kwargs)
         config.validate()
         return config, config_id
