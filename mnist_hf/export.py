@@ -21,6 +21,7 @@ is held, so a staging folder found while holding the lock belongs to a dead expo
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import math
@@ -261,4 +262,32 @@ def export(config: str, out_dir: str | os.PathLike, *, max_shard_bytes: int = MA
     >>> sorted(p.name for p in result.files)
     ['README.md', 'test-00000-of-00001.parquet', 'train-00000-of-00001.parquet', 'validation-00000-of-00001.parquet']
     """
+    check_folder(out_dir)
     return commit_export(Path(out_dir), prepare(config, options), max_shard_bytes)
+
+
+def check_folder(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an export folder that is a file or lies under one.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The export folder; it need not exist yet.
+
+    Raises
+    ------
+    NotADirectoryError
+        Naming the path.
+
+    Examples
+    --------
+    >>> check_folder("/dev/null/out")
+    Traceback (most recent call last):
+    ...
+    NotADirectoryError: [Errno 20] Not a directory: '/dev/null/out'
+    """
+    for folder in (Path(path), *Path(path).parents):
+        if folder.exists():
+            if not folder.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
+            return

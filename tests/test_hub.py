@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -593,7 +594,10 @@ def fake_hub(monkeypatch, tmp_path):
 
     hub = FakeHub(tmp_path / "downloads")
     monkeypatch.setattr(huggingface_hub, "HfApi", hub.cls)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(name, raising=False)
+    # No saved login either: the machine's own (HF_HOME/token) is never read by a test.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
     return hub
 
 
@@ -671,7 +675,7 @@ def test_dry_run_writes_and_lists_without_calling_the_hub(fake_hub, synthetic_di
 
 
 @pytest.mark.parametrize("setup, code, fragment", [
-    ({}, 3, "no token: pass --token or set HF_TOKEN (a token with write access)"),
+    ({}, 3, "no token: pass --token, set HF_TOKEN or log in with `hf auth login` (a token with write access)"),
     ({"whoami": "401"}, 3, "rejected the token"),
     ({"create_commit": "403"}, 4, "no write access to my-lab/mnist-family"),
     ({"create_commit": "network"}, 5, "could not reach the Hugging Face Hub"),
@@ -694,7 +698,7 @@ def test_push_errors_are_plain_and_never_show_the_token(fake_hub, synthetic_dir,
     out = capsys.readouterr()
     assert fragment in out.err
     if not setup:
-        assert out.err == f"error: {fragment}\n"
+        assert out.err.endswith(f"\nerror: {fragment}\n") and out.err.count("error:") == 1  # the data was prepared first
     assert "Traceback" not in out.err
     assert TOKEN not in out.out + out.err + caplog.text
     if code in (5, 6):  # the error text, token and all, went through the scrubber into the log
@@ -717,19 +721,98 @@ def test_push_to_someone_elses_namespace(fake_hub, synthetic_dir, tmp_path, caps
     assert "create_repo" not in fake_hub.calls and "create_commit" not in fake_hub.calls
 
 
+@pytest.mark.parametrize("with_token", [True, False])
 @pytest.mark.parametrize("damage, fragment", [("missing", "t10k-labels-idx1-ubyte"), ("truncated", "truncated")])
 def test_push_with_bad_local_data_is_bad_input_before_any_hub_call(fake_hub, synthetic_dir, tmp_path, capsys, damage,
-                                                                   fragment):
+                                                                   fragment, with_token):
+    # Without a token too (issue 19, case 9: that was exit 3, "no token"): the data is checked first.
     data_dir, _ = synthetic_dir
     labels = data_dir / "t10k-labels-idx1-ubyte.gz"
     if damage == "missing":
         labels.unlink()
     else:
         labels.write_bytes(labels.read_bytes()[:-8])
-    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 2
+    assert main(_push_args(synthetic_dir, tmp_path, *(["--token", TOKEN] if with_token else []))) == 2
     err = capsys.readouterr().err
-    assert fragment in err and "Hub" not in err and "Traceback" not in err
+    assert fragment in err and "Hub" not in err and "token" not in err and "Traceback" not in err
     assert fake_hub.calls == [] and not fake_hub.repos
+
+
+@pytest.mark.parametrize("given, env, saved, used", [
+    ("hf_given", "hf_env", "hf_saved", "hf_given"),
+    (None, "hf_env", "hf_saved", "hf_env"),
+    (None, None, "hf_saved", "hf_saved"),
+])
+def test_the_token_is_found_as_the_hugging_face_tools_find_it(fake_hub, synthetic_dir, tmp_path, monkeypatch,
+                                                              given, env, saved, used):
+    # Issue 19, case 7: a token saved by `hf auth login` (HF_HOME/token) was ignored ("no token", exit 3).
+    import huggingface_hub
+
+    token_file = tmp_path / "hf-home" / "token"
+    token_file.parent.mkdir()
+    token_file.write_text(saved)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(token_file))
+    if env:
+        monkeypatch.setenv("HF_TOKEN", env)
+    assert main(_push_args(synthetic_dir, tmp_path, *(["--token", given] if given else []))) == 0
+    assert fake_hub.tokens == [used]
+
+
+class WhoamiServer:
+    """A Hub at 127.0.0.1 that records the Authorization header of each whoami and rejects every token (401)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.authorizations = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path.startswith("/api/whoami"):  # huggingface_hub may ask other things first
+                    seen.append(self.headers.get("Authorization"))
+                body = b'{"error": "Invalid credentials in Authorization header"}'
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _hub_env(tmp_path, endpoint, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE")}
+    return {**env, "HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "hf"), **extra}
+
+
+@pytest.mark.parametrize("logged_in", [True, False])
+def test_a_saved_login_in_hf_home_is_used_by_the_command_line(synthetic_dir, tmp_path, logged_in):
+    server = WhoamiServer()
+    saved = "hf_savedByLogin0123456789"
+    if logged_in:
+        (tmp_path / "hf").mkdir()
+        (tmp_path / "hf" / "token").write_text(saved + "\n")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mnist_hf", *_push_args(synthetic_dir, tmp_path)],
+                              env=_hub_env(tmp_path, server.url), capture_output=True, text=True, timeout=120)
+    finally:
+        server.close()
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr and saved not in proc.stdout + proc.stderr
+    if logged_in:  # sent to the Hub, which rejected it: the saved token was the one used
+        assert server.authorizations == [f"Bearer {saved}"] and "rejected the token" in proc.stderr
+    else:
+        assert server.authorizations == [] and "no token" in proc.stderr
 
 
 def test_push_with_a_broken_card_on_the_hub_changes_nothing(fake_hub, synthetic_dir, tmp_path, capsys):
@@ -897,3 +980,62 @@ def test_push_to_a_hub_that_never_answers_times_out(synthetic_dir, tmp_path):
     assert f"({url}) did not answer within 1 s" in proc.stderr
     assert "Traceback" not in proc.stderr and TOKEN not in proc.stderr + proc.stdout
     assert server.connections  # it did reach the socket
+
+
+class DripServer(SilentServer):
+    """Answers every request, one byte every ``interval`` seconds: each read is quick, the answer endless."""
+
+    def __init__(self, interval: float = 1.5):
+        self.interval = interval
+        self.first_request: float | None = None
+        super().__init__()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                return
+            self.connections.append(conn)
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn):
+        conn.recv(65536)
+        self.first_request = self.first_request or time.monotonic()
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n" + b" " * 100000
+        for byte in answer:
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(self.interval)
+
+
+def test_a_hub_that_drips_its_answer_is_given_up_on_at_the_deadline(synthetic_dir, tmp_path):
+    # Issue 19, case 4: each read came within the timeout, so the push ran past 90 s.
+    server = DripServer()
+    url = server.url
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mnist_hf", *_push_args(synthetic_dir, tmp_path),
+                               "--hub-timeout", "3"], env=_hub_env(tmp_path, url, HF_TOKEN=TOKEN),
+                              capture_output=True, text=True, timeout=60)
+        ended = time.monotonic()
+    finally:
+        server.close()
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (f"error: the Hugging Face Hub ({url}) did not answer within 3 s; the "
+                                            "push did not complete. Retry later, or raise --hub-timeout.")
+    assert "Traceback" not in proc.stderr and TOKEN not in proc.stderr + proc.stdout
+    # Two requests meet the server (huggingface_hub's own registry fetch, then whoami), each given up at 3 s.
+    assert server.first_request is not None and ended - server.first_request < 2 * 3 + 3, ended - server.first_request
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "0", "-inf"])
+def test_a_bad_hub_timeout_is_refused_before_any_work(fake_hub, synthetic_dir, tmp_path, capsys, value):
+    # Issue 19, case 4: these failed only after the data was prepared (exit 6, or 5 for 0).
+    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN, f"--hub-timeout={value}")) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --hub-timeout must be a positive number of seconds, got {float(value)!r}\n"
+    assert fake_hub.calls == [] and not (tmp_path / "c").exists()
+    with pytest.raises(ValueError, match="hub_timeout must be a positive number of seconds"):
+        push.push("mnist", REPO, token=TOKEN, hub_timeout=float(value), data_dir=str(tmp_path / "none"))
