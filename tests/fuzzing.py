@@ -521,30 +521,53 @@ def _gunzip(data: bytes) -> tuple[bytes, str]:
 def _unxz(data: bytes) -> tuple[bytes, str]:
     """All streams' contents, and "" or why the xz data is invalid; on an error the output so far
     is kept to the byte."""
-    out, rest = [], data
+    out: list[bytes] = []
+    rest = data
     while True:
         d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
         try:
             out.append(d.decompress(rest))
+            rest = d.unused_data
         except lzma.LZMAError:
-            # Again a byte at a time, to keep what decodes before the error.
-            d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
-            for byte in range(len(rest)):
-                try:
-                    out.append(d.decompress(rest[byte : byte + 1]))
-                except lzma.LZMAError as e:
-                    return b"".join(out), f"corrupt xz ({e})"
-                if d.eof:
-                    break
+            return b"".join(out + _unxz_prefix(rest)), f"corrupt xz ({_xz_error(rest)})"
         if not d.eof:
             return b"".join(out), "truncated xz"
-        rest = d.unused_data
         stripped = rest.lstrip(b"\x00")
         padding, rest = len(rest) - len(stripped), stripped
         if padding % 4 or (rest and not rest.startswith(XZ_MAGIC)):
             return b"".join(out), "trailing garbage after an xz stream"
         if not rest:
             return b"".join(out), ""
+
+
+def _xz_error(stream: bytes) -> str:
+    try:
+        lzma.LZMADecompressor(format=lzma.FORMAT_XZ).decompress(stream)
+    except lzma.LZMAError as e:
+        return str(e)
+    return "?"
+
+
+def _unxz_prefix(stream: bytes) -> list[bytes]:
+    """What a corrupt xz stream yields before its error, to the byte: a byte of input and a byte of
+    output at a time (a call that raises loses the output it made, and a reader that asks for less
+    output may stop before the corrupt part)."""
+    out: list[bytes] = []
+    d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+    for byte in range(len(stream)):
+        chunk = stream[byte : byte + 1]
+        while True:
+            try:
+                piece = d.decompress(chunk, 1)
+            except lzma.LZMAError:
+                return out
+            out.append(piece)
+            chunk = b""
+            if d.eof or d.needs_input:
+                break
+        if d.eof:
+            break
+    return out
 
 
 def _varint(data: bytes, at: int) -> tuple[int, int]:
