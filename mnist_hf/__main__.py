@@ -22,14 +22,12 @@ import numpy as np
 
 from .api import builder
 from .arrays import label_array
-from .fetch import MirrorError, MissingFilesError
-from .hub import DEFAULT_HUB_TIMEOUT, HubError, export, push
+from .export import export
+from .faults import describe
 from .mnist_hf import IMAGE_FORMATS, VALIDATION_STRATEGIES, MnistConfig, read_provenance
+from .push import DEFAULT_HUB_TIMEOUT, check_hub_timeout, push
 from .sources import SPECS
 
-# IDXFormatError, DataValidationError, ChecksumError and hub.CardError are ValueErrors.
-USER_ERRORS = (ValueError, MissingFilesError, MirrorError)
-EXIT_CODES = {"auth": 3, "permission": 4, "network": 5, "hub": 6}
 # Builder options that are not fields of MnistConfig: where the files and the cache are.
 _PATH_OPTIONS = {
     "data_dir": "folder holding the four IDX files (gz or raw); skips downloading",
@@ -81,7 +79,7 @@ def builder_options(args: argparse.Namespace) -> dict[str, Any]:
     Returns
     -------
     dict
-        Keyword arguments for :func:`mnist_hf.load`, :func:`mnist_hf.hub.export` and :func:`mnist_hf.hub.push`.
+        Keyword arguments for :func:`mnist_hf.load`, :func:`mnist_hf.export.export` and :func:`mnist_hf.push.push`.
 
     Examples
     --------
@@ -209,28 +207,33 @@ def build_parser() -> argparse.ArgumentParser:
     """
     parser = argparse.ArgumentParser(prog="python -m mnist_hf", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("prepare", help="download/verify/convert a dataset into the datasets cache")
+    p = sub.add_parser("prepare", help="download/verify/convert a dataset into the datasets cache",
+                       description="Exit codes: 0 prepared, 2 bad input (a file, folder or option: one line names "
+                                   "it), 7 filesystem (disk full, read-only, not a folder).")
     _add_dataset_options(p)
     p.add_argument("--preview", metavar="PNG", help="write a grid of sample images with labels")
     p.set_defaults(func=_prepare_cmd)
 
     p = sub.add_parser("export", help="write Parquet shards and a dataset card (Hub layout) to a folder",
                        description="Exit codes: 0 exported, 2 bad input (including a dataset card in OUT_DIR "
-                                   "that does not parse; nothing is changed then).")
+                                   "that does not parse; nothing is changed then), 7 filesystem (disk full, "
+                                   "read-only, not a folder).")
     _add_dataset_options(p)
     p.add_argument("out_dir")
     p.set_defaults(func=_export_cmd)
 
     p = sub.add_parser("push", help="export and upload to a Hub dataset repository in one commit",
                        description="Exit codes: 0 pushed, 2 bad input, 3 missing/rejected token, "
-                                   "4 no write access, 5 no network or no answer in time, 6 other Hub error.")
+                                   "4 no write access, 5 no network or no answer in time, 6 other Hub error, "
+                                   "7 filesystem (disk full, read-only, not a folder).")
     _add_dataset_options(p)
     p.add_argument("repo_id", help="namespace/name of the dataset repository")
     p.add_argument("--private", action="store_true", help="create the repository as private")
-    p.add_argument("--token", help="Hub token with write access (default: $HF_TOKEN); never printed")
+    p.add_argument("--token", help="Hub token with write access (default: $HF_TOKEN, then the saved "
+                                   "`hf auth login`); never printed")
     p.add_argument("--dry-run", metavar="DIR", help="write what would be uploaded to DIR and list it")
     p.add_argument("--hub-timeout", type=float, default=DEFAULT_HUB_TIMEOUT, metavar="SECONDS",
-                   help="seconds any Hub request may wait for an answer (default: %(default)s)")
+                   help="seconds within which every Hub request must be answered in full (default: %(default)s)")
     p.set_defaults(func=_push_cmd)
     return parser
 
@@ -247,7 +250,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success, 2 bad input, and for ``push`` 3 missing or rejected token, 4 no write
-        access, 5 Hub unreachable or not answering in time, 6 other Hub error.
+        access, 5 Hub unreachable or not answering in time, 6 other Hub error; 7 a filesystem
+        fault (disk full, read-only, a file where a folder should be). See
+        :data:`mnist_hf.faults.EXIT_CODES`.
 
     Examples
     --------
@@ -258,13 +263,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "push":  # checked before any work
+            check_hub_timeout(args.hub_timeout, "--hub-timeout")
         return args.func(args)
-    except HubError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_CODES[e.kind]
-    except USER_ERRORS as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    except Exception as e:
+        fault = describe(e, where=_writing(args))
+        if fault is None:
+            raise
+        print(f"error: {fault[1]}", file=sys.stderr)
+        return fault[0]
+
+
+def _writing(args: argparse.Namespace) -> str:
+    """What a command writes, for a filesystem error that names no file (a full disk)."""
+    cache = f"the cache folder {args.cache_dir or datasets.config.HF_DATASETS_CACHE}"
+    return {"prepare": f"writing {cache}", "export": f"writing {getattr(args, 'out_dir', '')} or {cache}",
+            "push": f"writing {cache} or a temporary folder"}[args.command]
 
 
 if __name__ == "__main__":

@@ -235,25 +235,7 @@ def _png_images(feature, values: pa.ChunkedArray, rows, normalize: bool, batch_s
     lengths = [len(o) - 1 for _, o, _ in layouts]
     n = sum(lengths) if rows is None else len(rows)
 
-    # One task = up to batch_size images of one chunk, written to out[where].
-    tasks, by_path = [], []
-    if rows is None:
-        start = 0
-        for c, length in enumerate(lengths):
-            for a in range(0, length, batch_size):
-                b = min(a + batch_size, length)
-                tasks.append((slice(start + a, start + b), c, np.arange(a, b)))
-            start += length
-    else:
-        tasks = list(_gather_plan(rows, lengths, block=batch_size))
-    # Images stored by path (no bytes) are opened by datasets, one by one, after the rest.
-    for i, (where, c, local) in enumerate(tasks):
-        missing = layouts[c][2][local]
-        if missing.any():
-            positions = np.arange(where.start, where.stop) if isinstance(where, slice) else where
-            by_path.extend(zip(positions[missing].tolist(), [c] * int(missing.sum()), local[missing].tolist()))
-            tasks[i] = (positions[~missing], c, local[~missing])
-
+    tasks, by_path = _png_tasks(layouts, lengths, rows, batch_size)
     shape = _png_shape(feature, values, layouts, tasks, by_path)
     out = _out(n, shape, np.dtype(np.uint8), normalize)
 
@@ -279,6 +261,29 @@ def _png_images(feature, values: pa.ChunkedArray, rows, normalize: bool, batch_s
             raise ValueError(f"image {position} is {pixels.shape}, the others {shape}: all images must have one size")
         _store(out, slice(position, position + 1), pixels[None], normalize)
     return out
+
+
+def _png_tasks(layouts, lengths: list[int], rows, batch_size: int) -> tuple[list, list]:
+    """The decoding tasks ``(where, chunk, local rows)``, each up to ``batch_size`` images of one
+    chunk written to ``out[where]``, and the images stored by path, ``(position, chunk, local)``."""
+    tasks, by_path = [], []
+    if rows is None:
+        start = 0
+        for c, length in enumerate(lengths):
+            for a in range(0, length, batch_size):
+                b = min(a + batch_size, length)
+                tasks.append((slice(start + a, start + b), c, np.arange(a, b)))
+            start += length
+    else:
+        tasks = list(_gather_plan(rows, lengths, block=batch_size))
+    # Images stored by path (no bytes) are opened by datasets, one by one, after the rest.
+    for i, (where, c, local) in enumerate(tasks):
+        missing = layouts[c][2][local]
+        if missing.any():
+            positions = np.arange(where.start, where.stop) if isinstance(where, slice) else where
+            by_path.extend(zip(positions[missing].tolist(), [c] * int(missing.sum()), local[missing].tolist()))
+            tasks[i] = (positions[~missing], c, local[~missing])
+    return tasks, by_path
 
 
 def _png_shape(feature, values, layouts, tasks, by_path) -> tuple[int, int]:

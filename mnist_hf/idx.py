@@ -70,6 +70,9 @@ _MAX_DEFLATE_RATIO = 1100
 _FIRST_RATIO = 8
 _CHUNK = 1 << 20  # bytes per read, and the least first allocation for gzip data
 _IN_CHUNK = 1 << 18  # compressed bytes handed to the decompressor at a time
+# An xz header chooses the decoder's dictionary (up to 4 GiB); xz -9 needs 65 MiB. A stream asking
+# for more is refused rather than allowed to grow memory with the data it expands to.
+_XZ_MEMLIMIT = 128 << 20
 
 
 class IDXFormatError(ValueError):
@@ -272,7 +275,7 @@ class _XzStream:
         self._f, self._path, self._size = f, path, size
         self._read = 0
         self._pending = b""  # input of a next stream, already read
-        self._d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        self._d = _xz_decompressor()
         self._done = False
 
     def readinto(self, view: memoryview) -> int:
@@ -287,6 +290,9 @@ class _XzStream:
             try:
                 out = self._d.decompress(data, len(view))
             except lzma.LZMAError as e:
+                if "memory usage limit" in str(e).lower():
+                    raise IDXFormatError(self._path, f"the xz stream needs more than {_XZ_MEMLIMIT >> 20} MiB of "
+                                         "memory to decompress (more than xz -9 uses): not a published file") from None
                 raise IDXFormatError(self._path, f"corrupt xz data: {e}") from None
             if self._d.eof:
                 self._next_stream(self._d.unused_data)
@@ -296,21 +302,24 @@ class _XzStream:
         return 0
 
     def _next_stream(self, rest: bytes) -> None:
+        """After a stream: null stream padding (a multiple of 4 bytes), then another stream or the end."""
         self._read -= len(rest)  # counted again when handed back as _pending
         end = self._read
-        while len(rest) < len(_XZ_MAGIC):
+        padding = 0
+        while True:
+            stripped = rest.lstrip(b"\0")
+            padding, rest = padding + len(rest) - len(stripped), stripped
+            if len(rest) >= len(_XZ_MAGIC) or (rest and not _XZ_MAGIC.startswith(rest)):
+                break
             more = self._f.read(_IN_CHUNK)
             if not more:
                 break
             rest += more
-        if rest.startswith(_XZ_MAGIC):
-            self._d = lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
+        if rest.startswith(_XZ_MAGIC) and padding % 4 == 0:
+            self._read += padding
+            self._d = _xz_decompressor()
             self._pending = rest
             return
-        padding = 0
-        while rest and not rest.strip(b"\0"):
-            padding += len(rest)
-            rest = self._f.read(_IN_CHUNK)
         if rest or padding % 4:
             raise IDXFormatError(
                 self._path,
@@ -319,23 +328,36 @@ class _XzStream:
         self._done = True
 
 
+def _xz_decompressor() -> lzma.LZMADecompressor:
+    return lzma.LZMADecompressor(format=lzma.FORMAT_XZ, memlimit=_XZ_MEMLIMIT)
+
+
 @dataclass(frozen=True)
 class _Source:
-    """An open IDX file: ``stream`` has ``readinto``; ``size`` is the file's size on disk;
-    ``compression`` is ``"gzip"``, ``"xz"`` or ``""``."""
+    """An open IDX file: ``stream`` has ``readinto``; ``size`` is the file's size (a zip member's as
+    its entry declares it); ``compression`` is ``"gzip"``, ``"xz"`` or ``""``; ``stored`` is the
+    bytes on disk the data comes from, None when that is ``size`` itself (a plain file)."""
 
     path: str
     stream: BinaryIO
     size: int
     compression: str
+    stored: int | None = None
 
     @property
     def what(self) -> str:
         return f"{self.compression} stream" if self.compression else "file"
 
     def first_allocation(self, n: int) -> int:
-        """Bytes to allocate first when reading ``n`` declared bytes (see :func:`_read_bytes`)."""
-        return min(n, max(_CHUNK, _FIRST_RATIO * self.size)) if self.compression else n
+        """Bytes to allocate first when reading ``n`` declared bytes (see :func:`_read_bytes`).
+
+        Only a plain raw file's size is a fact (checked against the header); decompressed data,
+        and a zip member whose entry declares its size, get a first allocation in proportion to
+        the bytes on disk, and grow as data arrives.
+        """
+        if not self.compression and self.stored is None:
+            return n
+        return min(n, max(_CHUNK, _FIRST_RATIO * (self.size if self.stored is None else self.stored)))
 
 
 @contextmanager
@@ -347,7 +369,7 @@ def _open_idx(path: PathLike) -> Iterator[_Source]:
     """
     if isinstance(path, ZipMember):
         try:
-            with open_member(path) as (f, size), _source(str(path), f, size) as src:
+            with open_member(path) as (f, size), _source(str(path), f, size, f.stored_size) as src:
                 yield src
         except ArchiveError as e:
             raise IDXFormatError(e.where, e.problem) from None
@@ -363,7 +385,7 @@ def _open_idx(path: PathLike) -> Iterator[_Source]:
 
 
 @contextmanager
-def _source(path: str, f: BinaryIO, size: int) -> Iterator[_Source]:
+def _source(path: str, f: BinaryIO, size: int, stored: int | None = None) -> Iterator[_Source]:
     head = f.read(512)
     if not head:
         raise IDXFormatError(path, "file is empty (0 bytes)")
@@ -375,11 +397,11 @@ def _source(path: str, f: BinaryIO, size: int) -> Iterator[_Source]:
         )
     f.seek(0)
     if head.startswith(_GZIP_MAGIC):
-        yield _Source(path, _GzipStream(f, path, size), size, "gzip")
+        yield _Source(path, _GzipStream(f, path, size), size, "gzip", stored)
     elif head.startswith(_XZ_MAGIC):
-        yield _Source(path, _XzStream(f, path, size), size, "xz")
+        yield _Source(path, _XzStream(f, path, size), size, "xz", stored)
     else:
-        yield _Source(path, f, size, "")
+        yield _Source(path, f, size, "", stored)
 
 
 def _checked_header(src: _Source) -> tuple[np.dtype, tuple[int, ...], int]:
@@ -388,7 +410,7 @@ def _checked_header(src: _Source) -> tuple[np.dtype, tuple[int, ...], int]:
     dtype, shape = _parse_header(src.stream, path)
     header_len = 4 + 4 * len(shape)
     need = _data_bytes(dtype, shape)
-    if not src.compression:
+    if not src.compression and src.stored is None:  # a plain raw file: its size is a fact
         have = src.size - header_len
         if have < need:
             raise IDXFormatError(
@@ -410,17 +432,16 @@ def _read_bytes(src: _Source, n: int) -> np.ndarray:
 
     A raw file's size was checked against ``n``, so ``n`` bytes are allocated. A gzip (or xz) header
     may declare far more than the stream holds (the deflate-ratio check alone allows 1,100
-    times the file's size), so gzip data starts at :meth:`_Source.first_allocation` and
-    doubles only as data arrives: memory stays below ``max(first, 2 * bytes present)``.
+    times the file's size), so such data starts at :meth:`_Source.first_allocation` and
+    doubles only as data arrives: memory stays below ``max(first, 2 * bytes present)``, and
+    never above ``n``.
     """
     buf = np.empty(src.first_allocation(n), np.uint8)
     got = 0
     while got < n:
         if got == len(buf):
-            # A new block and one copy: ndarray.resize would also zero the new part.
-            bigger = np.empty(min(n, 2 * len(buf)), np.uint8)
-            bigger[:got] = buf
-            buf = bigger
+            # In place (realloc): the old block is not held beside the new one, as a copy would.
+            buf.resize(min(n, 2 * len(buf)), refcheck=False)
         with memoryview(buf) as whole, whole[got : got + _CHUNK] as view:
             k = src.stream.readinto(view)
         if not k:

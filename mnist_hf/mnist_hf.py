@@ -43,7 +43,7 @@ from splitters.rules import RULES, validation_rows
 # Each sibling is imported here directly: datasets 3.x copies only the local modules a
 # loading script imports itself.
 from .archives import ZipMember
-from .fetch import ResolvedFile, resolve_files
+from .fetch import ResolvedFile, redact, resolve_files
 from .idx import iter_idx, read_idx, read_idx_header
 from .png import encode_png_batch
 from .sources import SPECS, DatasetSpec
@@ -66,11 +66,31 @@ class MnistConfig(datasets.BuilderConfig):
     """One dataset of the family, plus how to split and store it.
 
     This class is the one definition of the builder's options: their names, defaults, a
-    one-line description each (field metadata ``"help"``; :func:`options` lists them, and the
-    Parameters section below is generated from them) and their validation (:meth:`validate`,
-    run once for every config a builder creates).
+    one-line description each (field metadata ``"help"``; :func:`options` lists them, and a
+    test keeps the Parameters section below in step with them) and their validation
+    (:meth:`validate`, run once for every config a builder creates).
 
-{parameters}
+    Parameters
+    ----------
+    validation_size : int, default 0
+        Rows carved from train into validation (0: no validation split).
+    validation_strategy : str, default 'tail'
+        Which training rows: the last (tail), the first (head) or random.
+    validation_seed : int, default 0
+        Seed of the random validation draw.
+    stratify : bool, default False
+        With validation_strategy='random', keep each class's share in both parts.
+    image_format : str, default 'png'
+        How images are stored: png (datasets.Image) or array (Array2D uint8).
+    compat : bool, default False
+        Image and label only, without QMNIST's metadata columns (torchvision's compat=True).
+    mirrors : Sequence[str] | None, default None
+        Base URLs (or folders) tried in order, replacing the built-in list; one string is one mirror.
+    system_dirs : Sequence[str] | None, default None
+        Folders holding a system copy, replacing the built-in list; one string is one folder.
+    timeout : float, default 60.0
+        Seconds before a stalled mirror is abandoned.
+
     Examples
     --------
     >>> MnistConfig(name="mnist", validation_size=5000).validation_strategy
@@ -114,6 +134,9 @@ class MnistConfig(datasets.BuilderConfig):
         ...
         ValueError: validation_size must be a non-negative integer (a count of rows), got True
         """
+        if self.data_dir is not None and not os.fspath(self.data_dir).strip():
+            raise ValueError("data_dir is an empty string: give the folder that holds the files, or leave data_dir "
+                             "out to use a system copy or the mirrors")
         if self.validation_strategy not in VALIDATION_STRATEGIES:
             raise ValueError(
                 f"validation_strategy must be one of {VALIDATION_STRATEGIES}, got {self.validation_strategy!r}"
@@ -148,18 +171,6 @@ class MnistConfig(datasets.BuilderConfig):
             raise ValueError(f"unknown dataset {self.name!r}; choose one of {sorted(SPECS)}") from None
 
 
-def _parameters_section(cls: type) -> str:
-    lines = ["    Parameters", "    ----------"]
-    for f in fields(cls):
-        if "help" in f.metadata:
-            text = f.metadata["help"]
-            lines += [f"    {f.name} : {f.type}, default {f.default!r}", f"        {text[:1].upper()}{text[1:]}."]
-    return "\n".join(lines) + "\n\n"
-
-
-MnistConfig.__doc__ = MnistConfig.__doc__.replace("{parameters}\n", _parameters_section(MnistConfig))
-
-
 def _integer(name: str, value: Any, what: str) -> int:
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer ({what}), got {value!r}")
@@ -174,10 +185,25 @@ def _strings(name: str, value: Any) -> tuple[str, ...] | None:
     try:
         items = tuple(os.fspath(v) for v in value)
     except TypeError:
-        raise ValueError(f"{name} must be a string or a sequence of strings, got {value!r}") from None
+        raise ValueError(redact(f"{name} must be a string or a sequence of strings, got {value!r}")) from None
     if any(not v.strip() for v in items):
-        raise ValueError(f"{name} holds an empty string: {items!r}")
+        raise ValueError(redact(f"{name} holds an empty string: {items!r}"))
     return items
+
+
+def _check_utf8(kwargs: dict[str, Any]) -> None:
+    """Paths and URLs must be text that encodes: a folder name with bytes that are not UTF-8
+    reaches Python as surrogates, which no config id, JSON record or URL can hold."""
+    for name in ("data_dir", "mirrors", "system_dirs"):
+        value = kwargs.get(name)
+        for item in (value,) if isinstance(value, (str, os.PathLike)) else value if isinstance(value, (list, tuple)) else ():
+            text = os.fspath(item) if isinstance(item, (str, os.PathLike)) else None
+            try:
+                if isinstance(text, str):
+                    text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError(redact(f"{name} {text!r} is not valid UTF-8 (the name holds bytes the file system "
+                                        "could not decode): rename it or give another path")) from None
 
 
 def options() -> dict[str, tuple[Any, str]]:
@@ -279,7 +305,16 @@ def split_indices(
     """
     if not 0 < size < n:
         raise ValueError(f"validation_size must be between 1 and {n - 1} (the train split has {n} rows), got {size}")
-    val = validation_rows(strategy, n, size, random_state=seed, labels=labels)
+    if labels is not None:
+        k = len(np.unique(labels))
+        if not k <= size <= n - k:
+            raise ValueError(f"validation_size={size} with stratify=True leaves {min(size, n - size)} row(s) on one "
+                             f"side for {k} classes: a stratified split needs a row of each class on both sides "
+                             f"(validation_size between {k} and {n - k})")
+    try:
+        val = validation_rows(strategy, n, size, random_state=seed, labels=labels)
+    except ValueError as e:  # scikit-learn's words about the draw, e.g. a class of one row
+        raise ValueError(f"validation_size={size}, stratify={labels is not None}: {e}") from None
     keep = np.ones(n, dtype=bool)
     keep[val] = False
     return np.flatnonzero(keep), val
@@ -301,12 +336,19 @@ def _check_headers(
 ) -> None:
     """Shapes, types and counts from the headers (``meta[role] = (dtype, shape)``), before any data is read.
 
-    The image and label counts of a split must agree here, so a header declaring a huge count
-    fails before memory for it is allocated.
+    No file may declare more rows than the configuration publishes for its part, and the image
+    and label counts of a part must agree, so memory and disk stay bounded by the published
+    sizes, whatever an archive would expand to (a decompression bomb fails here, unread).
     """
     for part in spec.parts:
         (idtype, ishape), (ldtype, lshape) = meta[f"{part}_images"], meta[f"{part}_labels"]
         ipath, lpath = sources[f"{part}_images"][0], sources[f"{part}_labels"][0]
+        for path, shape, what in ((ipath, ishape, "images"), (lpath, lshape, "labels")):
+            if shape[0] > spec.split_sizes[part]:
+                raise DataValidationError(
+                    f"{path}: the header declares {shape[0]:,} {what}, more than the {spec.split_sizes[part]:,} "
+                    f"{spec.name} publishes for its {part} split; nothing more was read"
+                )
         if len(ishape) != 3 or ishape[1:] != spec.image_shape:
             raise DataValidationError(
                 f"{ipath}: expected images of shape (N, {spec.image_shape[0]}, {spec.image_shape[1]}), got {ishape}"
@@ -345,6 +387,54 @@ def _class_labels(labels: np.ndarray, path: str | ZipMember, spec: DatasetSpec) 
     return out
 
 
+def _read_parts(
+    sources: dict[str, tuple[str | ZipMember, bool]], spec: DatasetSpec
+) -> tuple[dict[str, np.ndarray | str | ZipMember], dict[str, np.ndarray]]:
+    """Each part's images (an array, or where to stream them from) and class labels, all checked.
+
+    The headers come first: counts that disagree fail before any data is read. An image file
+    that matched a published checksum is the published data: its header is enough, and it is
+    streamed while writing. Any other image file is read and checked in full first.
+    """
+    meta = {role: read_idx_header(src) for role, (src, _) in sources.items()}
+    _check_headers(meta, sources, spec)
+    labels = {}
+    for part in spec.parts:
+        src = sources[f"{part}_labels"][0]
+        labels[part] = _class_labels(read_idx(src), src, spec)
+    images = {}
+    for part in spec.parts:
+        src, verified = sources[f"{part}_images"]
+        data = src if verified else read_idx(src)
+        images[part] = data if part == "train" else src  # checked; streamed again, not held meanwhile
+    for view, (part, start, stop) in spec.views.items():
+        if stop > len(labels[part]):
+            raise DataValidationError(
+                f"{sources[f'{part}_labels'][0]}: the {part} part has {len(labels[part]):,} rows, but the "
+                f"{view} split is its rows {start:,}..{stop - 1:,}: not the published file"
+            )
+    return images, labels
+
+
+def _named_splits(cfg: MnistConfig, images: dict, labels: dict[str, np.ndarray]) -> list[tuple]:
+    """``(split name, images, labels, row indices or None)`` for every split the config makes."""
+    spec = cfg.spec
+    splits = []
+    if cfg.validation_size:
+        train_idx, val_idx = split_indices(
+            len(labels["train"]), cfg.validation_size, cfg.validation_strategy,
+            seed=cfg.validation_seed, labels=labels["train"][:, 0] if cfg.stratify else None,
+        )
+        splits.append((datasets.Split.TRAIN, images["train"], labels["train"], train_idx))
+        splits.append((datasets.Split.VALIDATION, images["train"], labels["train"], val_idx))
+    else:
+        splits.append((datasets.Split.TRAIN, images["train"], labels["train"], None))
+    splits += [(datasets.Split(part), images[part], labels[part], None) for part in spec.parts[1:]]
+    splits += [(datasets.Split(view), images[part], labels[part], np.arange(start, stop))
+               for view, (part, start, stop) in spec.views.items()]
+    return splits
+
+
 def _prefetched(iterator: Iterator, pool: ThreadPoolExecutor) -> Iterator:
     """Iterate with the next item computed on ``pool`` meanwhile (decompression releases the GIL)."""
     it = iter(iterator)
@@ -372,6 +462,7 @@ class MnistFamily(datasets.ArrowBasedBuilder):
     def _create_builder_config(self, *args: Any, **kwargs: Any) -> tuple[MnistConfig, str]:
         # Every way of making a config ends here (datasets 3.6 and 5 alike): a new MnistConfig,
         # or a copy of a predefined one with overrides set by setattr, which skips __post_init__.
+        _check_utf8(kwargs)  # before datasets quotes them into the config id
         config, config_id = super()._create_builder_config(*args, **kwargs)
         config.validate()
         return config, config_id
@@ -394,10 +485,21 @@ class MnistFamily(datasets.ArrowBasedBuilder):
         )
 
     def _split_generators(self, dl_manager):
-        spec = self.config.spec
-        cfg = self.config
+        # Everything is checked before the first row is written, so a bad file fails with its
+        # own message and leaves no partial dataset behind.
+        files = self._resolve_files(dl_manager)
+        images, labels = _read_parts(_idx_sources(self.config.spec, files), self.config.spec)
+        splits = _named_splits(self.config, images, labels)
+        self._write_provenance(files)
+        return [
+            datasets.SplitGenerator(name=name, gen_kwargs={"images": im, "labels": lb, "indices": idx})
+            for name, im, lb, idx in splits
+        ]
+
+    def _resolve_files(self, dl_manager) -> dict[str, ResolvedFile]:
+        cfg, spec = self.config, self.config.spec
         with ThreadPoolExecutor(max_workers=4) as pool:
-            files = resolve_files(
+            return resolve_files(
                 spec,
                 data_dir=cfg.data_dir,
                 system_dirs=spec.system_dirs if cfg.system_dirs is None else cfg.system_dirs,
@@ -406,50 +508,6 @@ class MnistFamily(datasets.ArrowBasedBuilder):
                 timeout=cfg.timeout,
                 map_fn=pool.map,  # checksums release the GIL
             )
-        # Everything is checked before the first row is written, so a bad file fails with its
-        # own message and leaves no partial dataset behind. The headers come first: counts that
-        # disagree fail before any data is read. An image archive that matched a published
-        # checksum is the published data: its header is enough, and it is streamed while
-        # writing. Any other image file is read and checked in full first.
-        # An archive's members (EMNIST) are read in place, as verified as the archive.
-        sources = _idx_sources(spec, files)
-        meta = {role: read_idx_header(src) for role, (src, _) in sources.items()}
-        _check_headers(meta, sources, spec)
-        labels = {}
-        for part in spec.parts:
-            src = sources[f"{part}_labels"][0]
-            labels[part] = _class_labels(read_idx(src), src, spec)
-        images = {}
-        for part in spec.parts:
-            src, verified = sources[f"{part}_images"]
-            images[part] = src if verified else read_idx(src)
-            if part != "train" and not verified:
-                images[part] = src  # checked; streamed again, not held meanwhile
-        for view, (part, start, stop) in spec.views.items():
-            if stop > len(labels[part]):
-                raise DataValidationError(
-                    f"{sources[f'{part}_labels'][0]}: the {part} part has {len(labels[part]):,} rows, but the "
-                    f"{view} split is its rows {start:,}..{stop - 1:,}: not the published file"
-                )
-
-        splits = []
-        if cfg.validation_size:
-            train_idx, val_idx = split_indices(
-                len(labels["train"]), cfg.validation_size, cfg.validation_strategy,
-                seed=cfg.validation_seed, labels=labels["train"][:, 0] if cfg.stratify else None,
-            )
-            splits.append((datasets.Split.TRAIN, images["train"], labels["train"], train_idx))
-            splits.append((datasets.Split.VALIDATION, images["train"], labels["train"], val_idx))
-        else:
-            splits.append((datasets.Split.TRAIN, images["train"], labels["train"], None))
-        splits += [(datasets.Split(part), images[part], labels[part], None) for part in spec.parts[1:]]
-        splits += [(datasets.Split(view), images[part], labels[part], np.arange(start, stop))
-                   for view, (part, start, stop) in spec.views.items()]
-        self._write_provenance(files)
-        return [
-            datasets.SplitGenerator(name=name, gen_kwargs={"images": im, "labels": lb, "indices": idx})
-            for name, im, lb, idx in splits
-        ]
 
     def _write_provenance(self, files: dict[str, ResolvedFile]) -> None:
         # Read back by read_provenance(), beside it in this module.

@@ -80,6 +80,30 @@ class DatasetSpec:
     # IDX files inside the one archive ``files["archive"]``: ``{role: member name}``.
     members: dict[str, str] = field(default_factory=dict)
 
+    def content_limit(self, role: str) -> int | None:
+        """The most bytes the IDX file of ``role`` can hold decompressed at the published row count.
+
+        Parameters
+        ----------
+        role : str
+            ``"{part}_images"`` or ``"{part}_labels"`` (or ``"archive"``).
+
+        Returns
+        -------
+        int or None
+            Header included (at its largest); None for a role that is no IDX file (EMNIST's archive).
+
+        Examples
+        --------
+        >>> MNIST.content_limit("train_images")
+        47040016
+        """
+        part, _, kind = role.rpartition("_")
+        if part not in self.split_sizes:
+            return None
+        row = self.image_shape[0] * self.image_shape[1] if kind == "images" else 4 * self.label_width
+        return 4 + 4 * 3 + self.split_sizes[part] * row
+
 
 def _files(rows: list[tuple[str, str, int, str, str | None]]) -> dict[str, FileSpec]:
     return {role: FileSpec(role, name, size, md5, sha) for role, name, size, md5, sha in rows}

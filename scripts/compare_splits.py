@@ -27,24 +27,39 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np
-from shifts import SHIFTS, apply_shift
+from shifts import SHIFTS, apply_shift, parse_shift
 
 import mnist_hf
 import splitters
+from mnist_hf.faults import describe
 from splitters import DEFAULT_STRATEGIES, default_models
 from splitters.comparison import DEFAULTS
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The module docstring as written, and every option's default (when it has one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default is not None and action.default is not False and action.default != argparse.SUPPRESS
+        if action.option_strings and shown and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dataset", default="fashion_mnist", choices=sorted(mnist_hf.SPECS))
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=_HelpFormatter)
+    p.add_argument("--dataset", default="fashion_mnist", choices=sorted(mnist_hf.SPECS), help="which dataset")
     p.add_argument("--data-dir", help="folder with the IDX files (otherwise: system copy or download)")
-    p.add_argument("--cache-dir")
+    p.add_argument("--cache-dir", help="datasets cache folder (otherwise: the Hugging Face cache)")
     p.add_argument("--strategies", nargs="+", default=list(DEFAULT_STRATEGIES),
                    choices=sorted(splitters.STRATEGIES), help="`group` needs --group-column")
-    p.add_argument("--models", nargs="+", default=None, choices=sorted(default_models()))
-    p.add_argument("--metric", default=DEFAULTS["metric"], choices=sorted(splitters.SCORE_METRICS))
-    p.add_argument("--shift", help=f"shift the test set: NAME:VALUE with NAME in {sorted(SHIFTS)}")
+    p.add_argument("--models", nargs="+", default=None, choices=sorted(default_models()),
+                   help="models to fit (otherwise: the whole zoo)")
+    p.add_argument("--metric", default=DEFAULTS["metric"], choices=sorted(splitters.SCORE_METRICS),
+                   help="score of each fit")
+    p.add_argument("--shift", help=f"shift the test set: NAME:VALUE with NAME in {sorted(SHIFTS)}, or several "
+                                   "joined by + (e.g. thicken:1+rotate:15)")
     p.add_argument("--test-images", help="your own test images (IDX), instead of the published test set")
     p.add_argument("--test-labels", help="labels for --test-images (IDX)")
     p.add_argument("--target-images", help="unlabeled target images (IDX): label-free comparison only")
@@ -54,14 +69,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="the test set: rows whose metadata COLUMN holds one of these values (e.g. hsf_series=4)")
     p.add_argument("--group-column", metavar="COLUMN", help="metadata column of the groups for `group` (e.g. writer_id)")
     p.add_argument("--val-size", type=float, default=5000, help="validation rows (count) or fraction")
-    p.add_argument("--repeats", type=int, default=DEFAULTS["repeats"])
+    p.add_argument("--repeats", type=int, default=DEFAULTS["repeats"], help="splits per strategy")
     p.add_argument("--n-components", type=int, default=50, help="PCA dimensions of the features")
-    p.add_argument("--n-jobs", type=int, default=-1)
-    p.add_argument("--seed", type=int, default=DEFAULTS["random_state"])
+    p.add_argument("--n-jobs", type=int, default=-1, help="parallel fits (-1: every core)")
+    p.add_argument("--seed", type=int, default=DEFAULTS["random_state"], help="seed of splits, models and shifts")
     p.add_argument("--backend", choices=["loky", "threading", "dask"], help="joblib backend for the fits")
     p.add_argument("--scheduler", help="dask.distributed scheduler address (with --backend dask)")
-    p.add_argument("--out", default="reports/compare")
+    p.add_argument("--out", default="reports/compare", help="folder for results.json, report.md and the plots")
     args = p.parse_args(argv)
+    if args.shift:
+        try:
+            parse_shift(args.shift)
+        except ValueError as e:
+            p.error(f"--shift: {e}")
     if bool(args.test_images) != bool(args.test_labels):
         p.error("--test-images and --test-labels go together")
     if args.target_images and (args.test_images or args.shift):
@@ -151,7 +171,20 @@ def _print_summary(args, result, n_pool: int, n_test: int, paths: dict, stages: 
 
 
 def main(argv=None) -> int:
+    """Run a comparison; a fault the user can cause (a missing file, a bad value, a full disk) is one
+    line and the exit code ``python -m mnist_hf`` gives it (2, or 7 for the filesystem)."""
     args = parse_args(argv)
+    try:
+        return _run(args)
+    except Exception as e:
+        fault = describe(e, where=f"writing {args.out} or the cache folder {args.cache_dir or 'of datasets'}")
+        if fault is None:
+            raise
+        print(f"compare_splits.py: error: {fault[1]}", file=sys.stderr)
+        return fault[0]
+
+
+def _run(args: argparse.Namespace) -> int:
     stages: dict[str, float] = {}
     t = time.perf_counter()
     ds = mnist_hf.load(args.dataset, data_dir=args.data_dir, cache_dir=args.cache_dir, image_format="array")

@@ -107,17 +107,30 @@ SHIFTS = {"rotate": rotate, "thicken": thicken, "thin": thin, "noise": noise, "l
           "translate": translate, "blur": blur, "contrast": contrast, "occlude": occlude, "zoom": zoom}
 
 
+def parse_shift(spec: str) -> list[tuple[str, float]]:
+    """``"NAME:VALUE[+NAME:VALUE...]"`` as ``[(name, value), ...]``; ValueError naming what is wrong."""
+    out = []
+    for part in spec.split("+"):
+        name, _, value = part.partition(":")
+        if name not in SHIFTS:
+            raise ValueError(f"unknown shift {name!r}; choose one of {sorted(SHIFTS)} as NAME:VALUE (combine with +)")
+        try:
+            out.append((name, float(value)))
+        except ValueError:
+            raise ValueError(f"shift {part!r} needs a number after the colon, e.g. {name}:1") from None
+    return out
+
+
 def apply_shift(spec: str, images: np.ndarray, labels: np.ndarray, seed: int = 0):
     """Apply ``"name:value"`` (``rotate:30``, ``thicken:1``, ``thin:1``, ``noise:40``, ``labelshift:0.2``,
-    ``translate:2``, ``blur:1``, ``contrast:0.5``, ``occlude:10``, ``zoom:0.8``)."""
-    name, _, value = spec.partition(":")
-    if name not in SHIFTS:
-        raise ValueError(f"unknown shift {name!r}; choose one of {sorted(SHIFTS)} as NAME:VALUE")
-    try:
-        v = float(value)
-    except ValueError:
-        raise ValueError(f"shift {spec!r} needs a number after the colon, e.g. {name}:1") from None
+    ``translate:2``, ``blur:1``, ``contrast:0.5``, ``occlude:10``, ``zoom:0.8``), or several joined by
+    ``+`` in order (``thicken:1+rotate:15``; the i-th drawn with seed ``seed + 17 * i``, as
+    bench_estimates.py does)."""
+    shifts = parse_shift(spec)
     images = np.asarray(images)
     if images.ndim != 3 or images.dtype != np.uint8:
         raise ValueError(f"shifts work on (N, H, W) uint8 images, got {images.dtype} {images.shape}")
-    return SHIFTS[name](images, np.asarray(labels), np.random.default_rng(seed), v)
+    labels = np.asarray(labels)
+    for i, (name, value) in enumerate(shifts):
+        images, labels = SHIFTS[name](images, labels, np.random.default_rng(seed + 17 * i), value)
+    return images, labels

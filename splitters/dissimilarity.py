@@ -12,7 +12,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from .base import ValidationSplitter, check_int, check_X
-from .distances import farthest_points, prepare
+from .distances import farthest_points, prepare, scaled_float32
 
 
 class MaxMinSplit(ValidationSplitter):
@@ -133,7 +133,8 @@ class TargetMatchedSplit(ValidationSplitter):
 
     def _validation_indices(self, X, y, groups, n_val, rng):
         target = self._target()
-        both = np.concatenate([np.asarray(X, dtype=np.float32), np.asarray(target, dtype=np.float32)])
+        # One power of two for both, so values beyond float32's range (1e300) keep their separation.
+        both = np.concatenate(scaled_float32(X, target))
         is_target = np.r_[np.zeros(len(X), dtype=np.int8), np.ones(len(target), dtype=np.int8)]
         est = clone(self.estimator) if self.estimator is not None else LogisticRegression(max_iter=1000)
         folds = StratifiedKFold(n_splits=int(self.cv), shuffle=True, random_state=rng.randint(2**31 - 1))

@@ -12,22 +12,61 @@ _CHUNK_BYTES = 8 * 2**20
 _SAFE_RANGE = (2.0**-32, 2.0**32)
 
 
-def _power_of_two_scale(*arrays: np.ndarray) -> float:
-    """A power of two bringing the largest |value| of ``arrays`` near 1, or 1.0 when it is safe already."""
+def _power_of_two_exponent(*arrays: np.ndarray) -> int:
+    """``k`` such that ``2**k`` brings the largest |value| of ``arrays`` near 1, or 0 when it is safe already.
+
+    An exponent, not a factor: ``2**k`` itself may lie beyond float32's range (values of 1e-40
+    need ``k = 132``) or even float64's (subnormal float64 values).
+    """
     top = max((float(np.max(np.abs(a))) for a in arrays if a.size), default=0.0)
     if top == 0.0 or _SAFE_RANGE[0] <= top <= _SAFE_RANGE[1]:
-        return 1.0
-    return float(2.0 ** -np.frexp(top)[1])
+        return 0
+    return -int(np.frexp(top)[1])
 
 
-def _scaled_float32(X: np.ndarray, scale: float) -> np.ndarray:
-    """``X * scale`` as a new float32 array (scaled before the cast when X is beyond float32's range)."""
-    if scale < 2.0**-64:
-        return (np.asarray(X, dtype=np.float64) * scale).astype(np.float32)
-    out = np.array(X, dtype=np.float32, copy=True)  # never touch the caller's array
-    if scale != 1.0:
-        out *= np.float32(scale)
+def _scaled_float32(X: np.ndarray, exponent: int) -> np.ndarray:
+    """``X * 2**exponent`` as a new float32 array.
+
+    The scaling is done in float64 before the cast, so values beyond float32's range (or below
+    its smallest normal number) keep their precision; in row blocks, so the float64
+    temporary stays small.
+    """
+    if exponent == 0:
+        return np.array(X, dtype=np.float32, copy=True)  # never touch the caller's array
+    X = np.asarray(X)
+    out = np.empty(X.shape, dtype=np.float32)
+    step = max(1, _CHUNK_BYTES // (8 * max(1, int(np.prod(X.shape[1:])))))
+    for lo in range(0, len(X), step):
+        out[lo : lo + step] = np.ldexp(np.asarray(X[lo : lo + step], dtype=np.float64), exponent)
     return out
+
+
+def scaled_float32(*arrays: np.ndarray) -> list[np.ndarray]:
+    """float32 copies of ``arrays``, rescaled together by one power of two when their values are
+    too large or too small for float32 arithmetic (largest |value| beyond 2^±32).
+
+    A common power of two changes no ranking, no nearest neighbour and no linear separation,
+    only the exponent; values in the safe range are copied as they are.
+
+    Parameters
+    ----------
+    *arrays : numpy.ndarray
+        Finite numeric arrays.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        One float32 array per input, in order.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in scaled_float32(np.array([1e300]), np.array([-2e300]))]
+    [[0.37330543994903564], [-0.7466108798980713]]
+    >>> scaled_float32(np.array([1e-40]))[0].tolist()
+    [0.5444517731666565]
+    """
+    exponent = _power_of_two_exponent(*(np.asarray(a) for a in arrays))
+    return [_scaled_float32(a, exponent) for a in arrays]
 
 
 def prepare(X: np.ndarray, metric: str) -> np.ndarray:
@@ -43,7 +82,7 @@ def prepare(X: np.ndarray, metric: str) -> np.ndarray:
     """
     if metric not in DISTANCE_METRICS:
         raise ValueError(f"metric must be one of {DISTANCE_METRICS}, got {metric!r}")
-    out = _scaled_float32(X, _power_of_two_scale(np.asarray(X)))
+    (out,) = scaled_float32(X)
     if metric == "cosine":
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         if (norms == 0).any():
@@ -63,9 +102,10 @@ def nearest_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     >>> nearest_distances(np.array([[0.0], [5.0]]), np.array([[1.0], [2.0]])).tolist()
     [1.0, 3.0]
     """
-    scale = _power_of_two_scale(np.asarray(A), np.asarray(B))
-    if scale != 1.0:
-        d = nearest_distances(_scaled_float32(A, scale), _scaled_float32(B, scale)).astype(np.float64) / scale
+    exponent = _power_of_two_exponent(np.asarray(A), np.asarray(B))
+    if exponent:
+        d = np.ldexp(nearest_distances(_scaled_float32(A, exponent), _scaled_float32(B, exponent)).astype(np.float64),
+                     -exponent)
         # float32 as everywhere else, unless the distances themselves exceed its range (then inf).
         return d.astype(np.float32) if d.max(initial=0.0) < np.finfo(np.float32).max else d
     A = np.asarray(A, dtype=np.float32)

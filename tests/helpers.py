@@ -217,6 +217,7 @@ class FileServer:
         self.mirrors: dict[str, object] = {}
         self.hits: Counter[str] = Counter()
         self.stall_seconds = 5.0
+        self.authorization: str | None = None  # when set, the Authorization header every request must carry
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -225,6 +226,8 @@ class FileServer:
 
             def _respond(self, with_body: bool):
                 server.hits[self.path] += 1
+                if server.authorization is not None and self.headers.get("Authorization") != server.authorization:
+                    return self.send_error(401)
                 parts = self.path.strip("/").split("/", 1)
                 mirror, name = (parts + [""])[:2]
                 mode = server.mirrors.get(mirror)

@@ -208,6 +208,53 @@ def test_compare_splits_script_with_own_target_files(synthetic_dir, tmp_path, ca
     assert (out / "distances.png").exists() and not (out / "gap.png").exists()
 
 
+def test_compare_splits_script_with_a_combined_shift(synthetic_dir, tmp_path, capsys):
+    # Issue 19, case 9: README lists combined shifts; the script refused them.
+    data_dir, _ = synthetic_dir
+    out = tmp_path / "report"
+    assert _script().main(_script_args(data_dir, tmp_path, "--shift", "thicken:1+rotate:15", "--out", str(out))) == 0
+    assert "shift: thicken:1+rotate:15" in capsys.readouterr().out
+    shifts = pytest.importorskip("shifts")  # the scripts' folder is on sys.path once the script is loaded
+    images = np.zeros((4, 28, 28), np.uint8)
+    images[:, 10:18, 12:16] = 200
+    both, _ = shifts.apply_shift("thicken:1+rotate:15", images, np.arange(4))
+    one, _ = shifts.apply_shift("thicken:1", images, np.arange(4))
+    np.testing.assert_array_equal(both, shifts.apply_shift("rotate:15", one, np.arange(4), seed=17)[0])
+
+
+@pytest.mark.parametrize("shift", ["blur:2", "rotate:x", "rotate:15+", "thicken:1+blur"])
+def test_compare_splits_refuses_a_bad_shift_before_any_work(tmp_path, capsys, shift):
+    with pytest.raises(SystemExit) as stop:
+        _script().main(["--dataset", "mnist", "--data-dir", str(tmp_path / "none"), "--shift", shift])
+    assert stop.value.code == 2 and "--shift: " in capsys.readouterr().err
+
+
+def test_compare_splits_help_is_whole_with_defaults(capsys):
+    with pytest.raises(SystemExit):
+        _script().main(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    # The description was cut after "Compare split strategies on an".
+    assert "Compare split strategies on an MNIST-family dataset, against its published test set or a shifted version" in text
+    assert "how long each stage took." in text
+    for default in ("--dataset {", "(default: fashion_mnist)", "(default: accuracy)", "(default: 5000)",
+                    "(default: 3)", "(default: 0)", "(default: reports/compare)", "or several joined by +"):
+        assert default in text, default
+
+
+def test_compare_splits_with_a_folder_lacking_a_file_is_one_line(synthetic_dir, tmp_path, capsys):
+    # Issue 19, case 5: a 26-line traceback with exit 1, where `python -m mnist_hf prepare` gives one line and 2.
+    data_dir, _ = synthetic_dir
+    (data_dir / "t10k-labels-idx1-ubyte.gz").unlink()
+    assert _script().main(_script_args(data_dir, tmp_path, "--out", str(tmp_path / "r"))) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"compare_splits.py: error: data_dir {str(data_dir)!r} lacks 1 file(s) of mnist: "
+                          "t10k-labels-idx1-ubyte.gz") and err.count("\n") == 1 and "Traceback" not in err
+    from mnist_hf.__main__ import main as mnist_hf_main
+
+    assert mnist_hf_main(["prepare", "mnist", "--data-dir", str(data_dir), "--cache-dir", str(tmp_path / "c2")]) == 2
+    assert capsys.readouterr().err.split(": ", 1)[1] == err.split(": ", 2)[2]  # the same line
+
+
 # --- a bad model, a bad strategy, a tiny test set: reported, the rest completes (issue 10) ---------
 
 class FailsToFit(ClassifierMixin, BaseEstimator):

@@ -6,6 +6,7 @@ real files in ../shared/data run where present (skipped with the reason otherwis
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import gzip
 import hashlib
@@ -13,6 +14,7 @@ import itertools
 import logging
 import lzma
 import os
+import warnings
 import zlib
 
 import aiohttp
@@ -181,6 +183,36 @@ def test_all_mirrors_fail_lists_each_and_leaves_no_cache(served, tmp_path):
             assert hashlib.md5((tmp_path / "cache" / left).read_bytes()).hexdigest() in published, left
 
 
+def _with_password(url: str) -> str:
+    return url.replace("http://", "http://alice:S3cretPw@")
+
+
+def test_a_password_in_a_mirror_url_is_never_shown(served, tmp_path, capsys, caplog):
+    # Issue 19, case 6: the URL was printed whole in errors, warnings and the provenance record.
+    from mnist_hf.__main__ import main
+
+    server, _ = served
+    server.mirrors.update({"a": "404", "b": "500", "c": "html", "good": "ok"})
+    server.authorization = "Basic " + base64.b64encode(b"alice:S3cretPw").decode()  # sent, as a header
+    caplog.set_level(logging.DEBUG)
+    mirrors = [arg for m in ("a", "b", "c", "good") for arg in ("--mirror", _with_password(server.url(m)))]
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        assert main(["prepare", "fashion_mnist", "--cache-dir", str(tmp_path / "cache"), *mirrors,
+                     "--system-dir", str(tmp_path / "none"), "--image-format", "array"]) == 0
+        code = main(["prepare", "fashion_mnist", "--cache-dir", str(tmp_path / "c2"), *mirrors[:6],
+                     "--system-dir", str(tmp_path / "none")])
+        assert main(["prepare", "fashion_mnist", "--cache-dir", str(tmp_path / "c3"), "--mirror",
+                     _with_password(server.url("a")), "--mirror", " "]) == 2
+    out = capsys.readouterr()
+    assert code == 2 and "could not get" in out.err
+    shown = out.out + out.err + caplog.text + " ".join(str(w.message) for w in warned)
+    shown += "".join(p.read_text() for p in (tmp_path / "cache").rglob("mnist_hf_provenance.json"))
+    assert "S3cretPw" not in shown and "alice" not in shown
+    assert "http://***@127.0.0.1" in out.err and "http://***@127.0.0.1" in caplog.text  # what the user is told
+    assert f"from http://***@127.0.0.1:{server.httpd.server_port}/good/" in out.out
+
+
 def test_empty_mirror_list_says_so(served, tmp_path):
     server, _ = served
     with pytest.raises(MirrorError, match="no mirrors to try"):
@@ -337,6 +369,39 @@ def test_verify_file_says_which_compressed_data_is_corrupt(tmp_path, form, kind)
     md5 = hashlib.md5(data[: len(data) // 2]).hexdigest()
     prefix = f"md5 {md5} is not the published {spec.md5}, and the {kind} data is corrupt ("
     assert v.detail.startswith(prefix) and v.detail.endswith(")") and len(v.detail) > len(prefix) + 1
+
+
+@pytest.mark.parametrize("form", ["gzip", "xz"])
+def test_verify_file_stops_hashing_content_longer_than_the_published_file(tmp_path, form, monkeypatch):
+    # A decompression bomb is not hashed to its end: past what the published rows hold it cannot be
+    # the published content (issue 19, case 1).
+    content = _idx_content()
+    data = _stored_forms(content + bytes(4 * 2**20))[form]
+    path = tmp_path / "long"
+    path.write_bytes(data)
+    chunks = []
+    real = fetch.file_digest
+
+    def counting(*args, **kwargs):
+        chunks.append(kwargs.get("limit"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fetch, "file_digest", counting)
+    v = fetch.verify_file(str(path), _spec(content), max_content=len(content) + 10)
+    assert (v.status, v.ok) == ("unverified", False)
+    assert v.detail == (f"md5 {hashlib.md5(data).hexdigest()} is not the published {_spec(content).md5}, and the "
+                        f"{form} data decompresses to more than the {len(content) + 10:,} bytes the published file "
+                        "holds (not read further)")
+    assert chunks == [None, len(content) + 10]
+    assert fetch.verify_file(str(path), _spec(content)).detail.startswith(f"md5 {hashlib.md5(data).hexdigest()} / ")
+
+
+def test_content_limit_is_what_the_published_rows_hold():
+    mnist, qmnist = SPECS["mnist"], SPECS["qmnist"]
+    assert mnist.content_limit("train_images") == 16 + 60000 * 784
+    assert mnist.content_limit("test_labels") >= 8 + 10000
+    assert qmnist.content_limit("test_labels") >= 12 + 60000 * 8 * 4
+    assert SPECS["emnist_letters"].content_limit("archive") is None
 
 
 class _Status(Exception):

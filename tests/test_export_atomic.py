@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 from huggingface_hub import DatasetCard
 
-from mnist_hf import hub
+import mnist_hf.export as export_module
 from mnist_hf.__main__ import main
-from mnist_hf.hub import LOCK, export
+from mnist_hf.export import LOCK, export
 
 
 def _opts(synthetic_dir, tmp_path, **kw):
@@ -78,7 +78,7 @@ def _inject(monkeypatch, owner, name, nth):
 
     def wrapper(*args, **kwargs):
         caller = sys._getframe(1).f_globals.get("__name__")
-        if owner is datasets.Dataset or caller == "mnist_hf.hub":
+        if owner is datasets.Dataset or caller == "mnist_hf.export":
             hit["calls"] += 1
             if hit["calls"] == nth:
                 hit["raised"] = True
@@ -124,7 +124,7 @@ def test_a_failure_at_any_step_leaves_the_old_or_the_new_export(synthetic_dir, t
 # rather than in the interpreter's start-up. Protocol: "SIZE" -> "pid PID", then "exit STATUS".
 ZYGOTE = """
 import os, sys
-from mnist_hf.hub import export
+from mnist_hf.export import export
 opts = dict(data_dir=sys.argv[2], cache_dir=sys.argv[3], system_dirs=())
 for size in (10, 20):
     export("mnist", sys.argv[4], validation_size=size, **opts)  # both prepared in the cache
@@ -216,10 +216,10 @@ def test_stale_staging_folders_are_removed(synthetic_dir, tmp_path, caplog):
         (out / name / "data").mkdir(parents=True)
         (out / name / "data" / "train-00000-of-00001.parquet").write_bytes(b"half")
     (out / ".keep-me").write_text("not ours")
-    caplog.set_level(logging.INFO, logger="mnist_hf.hub")
+    caplog.set_level(logging.INFO, logger="mnist_hf.export")
     export("mnist", out, **_opts(synthetic_dir, tmp_path, validation_size=10))
     assert sorted(p.name for p in out.iterdir()) == [".keep-me", LOCK, "README.md", "mnist"]
-    assert sorted(r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub") == [
+    assert sorted(r.getMessage() for r in caplog.records if r.name == "mnist_hf.export") == [
         f"removing {out / name}, left by an interrupted export" for name in (".fashion_mnist-abcdefgh", ".mnist-k1ll3d00")]
 
 
@@ -237,13 +237,13 @@ def test_a_live_exports_staging_folder_is_left_alone(synthetic_dir, tmp_path, mo
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"
     waiting = threading.Event()
-    real_lock = hub.FileLock
+    real_lock = export_module.FileLock
 
     def lock(path):
         waiting.set()
         return real_lock(path)
 
-    monkeypatch.setattr(hub, "FileLock", lock)
+    monkeypatch.setattr(export_module, "FileLock", lock)
     errors = []
     t = threading.Thread(target=lambda: _run(errors, export, "mnist", out,
                                              **_opts(synthetic_dir, tmp_path, validation_size=10)))

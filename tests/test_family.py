@@ -266,6 +266,75 @@ def test_emnist_missing_or_corrupt_member_names_the_archive_and_member(tmp_path)
     assert cache_is_clean(tmp_path / "c2")
 
 
+LETTERS_IMAGES = "gzip/emnist-letters-train-images-idx3-ubyte.gz"
+
+
+def _rewrite_member(path, name, edit):
+    """Apply ``edit(data, info, local_header_offset, central_entry_offset)`` to the archive's bytes."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo(name)
+    central = next(i for i in range(len(data)) if data.startswith(b"PK\x01\x02", i)
+                   and data[i + 46 : i + 46 + len(name)] == name.encode())
+    edit(data, info, info.header_offset, central)
+    path.write_bytes(bytes(data))
+
+
+def _encrypt(data, info, local, central):
+    data[local + 6] |= 1  # general purpose flag bit 0, in the local header and the directory
+    data[central + 8] |= 1
+
+
+def _corrupt_deflate(data, info, local, central):
+    start = local + 30 + len(info.filename) + len(info.extra)
+    data[start] = 0xFF  # a deflate block type 3 (reserved): zlib.error at once, before any CRC check
+
+
+def _bzip2(path):
+    # Rewrite the archive with the member compressed by bzip2 (zip method 12).
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, content in members.items():
+            z.writestr(name, content, compress_type=zipfile.ZIP_BZIP2 if name == LETTERS_IMAGES else None)
+
+
+@pytest.mark.parametrize("damage, problem", [
+    ("encrypted", "the zip member is encrypted (password-protected): not a published archive"),
+    ("corrupt deflate", "corrupt zip member (Error -3 while decompressing data: invalid block type)"),
+    ("bzip2", "the zip member is compressed with bzip2; only stored and deflate members are read"),
+])
+def test_emnist_member_faults_are_one_plain_line_naming_the_member(tmp_path, capsys, damage, problem):
+    # Issue 19, case 2: an encrypted member ended prepare with RuntimeError's traceback (exit 1); a
+    # bzip2 member could expand to gigabytes in one read.
+    from mnist_hf.__main__ import main
+
+    archive = tmp_path / "d" / "gzip.zip"
+    make_emnist_zip(archive, rows={"letters": (52, 26)})
+    if damage == "bzip2":
+        _bzip2(archive)
+    else:
+        _rewrite_member(archive, LETTERS_IMAGES, _encrypt if damage == "encrypted" else _corrupt_deflate)
+    code = main(["prepare", "emnist_letters", "--data-dir", str(archive.parent), "--cache-dir", str(tmp_path / "c")])
+    err = capsys.readouterr().err
+    assert code == 2 and err == f"error: {archive}::{LETTERS_IMAGES}: {problem}\n", err
+    assert cache_is_clean(tmp_path / "c")
+
+
+def test_a_zip_member_name_that_is_not_utf8_is_an_archive_error(tmp_path):
+    # Found by the zip fuzzing: zipfile decodes a name flagged UTF-8 and raised UnicodeDecodeError.
+    archive = tmp_path / "d" / "gzip.zip"
+    make_emnist_zip(archive, rows={"letters": (52, 26)})
+
+    def bad_name(data, info, local, central):
+        data[local + 7] |= 0x08  # the UTF-8 name flag (bit 11), local header only
+        data[local + 30 + 5] = 0xED  # a byte that starts no valid UTF-8 sequence here
+
+    _rewrite_member(archive, LETTERS_IMAGES, bad_name)
+    with pytest.raises(IDXFormatError, match=r"gzip.zip::gzip/emnist-letters-train-images.*cannot open the zip member"):
+        read_idx(mnist_hf.archives.ZipMember(str(archive), LETTERS_IMAGES))
+
+
 def test_emnist_streams_with_bounded_memory(tmp_path, monkeypatch):
     """A verified archive's images are streamed in 5,000-row blocks (3.9 MB): memory is a few blocks
     (decompressing, transposing, writing), far below the 78 MB of pixels, whatever their number."""
@@ -310,7 +379,7 @@ def test_checksum_shape_check_catches_a_typo():
 def test_export_lists_the_new_configs_with_their_metadata(qmnist_files, tmp_path):
     from huggingface_hub import DatasetCard
 
-    from mnist_hf.hub import export
+    from mnist_hf.export import export
 
     directory, arrays = qmnist_files
     make_emnist_zip(tmp_path / "e" / "gzip.zip", rows={"letters": (52, 26)})

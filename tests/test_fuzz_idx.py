@@ -5,12 +5,27 @@ generator for as long as you like."""
 from __future__ import annotations
 
 import gzip
+import io
+import lzma
 import shutil
 import tracemalloc
+import zipfile
+from collections import Counter
 
 import numpy as np
 import pytest
-from fuzzing import Base, check_case, encode_idx, expected, make_case, real_bases, run_cases, synthetic_bases
+from fuzzing import (
+    MEMBER,
+    Base,
+    check_case,
+    encode_idx,
+    expected,
+    make_case,
+    real_bases,
+    run_cases,
+    synthetic_bases,
+    xz_window,
+)
 from helpers import cache_is_clean, make_idx_dir
 
 import mnist_hf
@@ -19,9 +34,9 @@ from mnist_hf import DataValidationError, IDXFormatError, MissingFilesError
 SEED = 20261127
 # Every kind of outcome the synthetic run must reach, so a generator that stops producing one
 # (or a reader that stops reporting it) is noticed rather than silently passing.
-KINDS = ["array", "header", "trailing garbage", "truncated gzip", "corrupt gzip", "wrong magic",
-         "unknown element type", "holds only", "more than this gzip stream can hold", "has size 0",
-         "0 dimensions", "inside the header", "HTML", "empty"]
+KINDS = ["array", "header", "trailing garbage", "truncated gzip", "corrupt gzip", "truncated xz", "corrupt xz",
+         "zip member", "zip archive", "wrong magic", "unknown element type", "holds only",
+         "more than this gzip stream can hold", "has size 0", "0 dimensions", "inside the header", "HTML", "empty"]
 
 
 def test_fuzz_synthetic_files(tmp_path):
@@ -40,10 +55,16 @@ def test_fuzz_real_files(shared_data, tmp_path):
     assert tallies["array"] > 50 and tallies["corrupt gzip"] > 50
 
 
-def test_cases_are_reproducible():
+def test_cases_are_reproducible_and_cover_every_container():
     bases = synthetic_bases()
     assert make_case(bases, 7, 123).data == make_case(bases, 7, 123).data
     assert len({make_case(bases, 7, i).data for i in range(50)}) > 30  # unmutated raw files repeat
+    cases = [make_case(bases, SEED, i) for i in range(2500)]
+    containers = Counter(c.suffix for c in cases)
+    assert min(containers[s] for s in ("", ".gz", ".xz", ".zip")) > 200, containers
+    steps = Counter(step for c in cases for step in c.steps)
+    for name in ("zip-encrypted", "zip-method", "zip-declared-size", "zip-flip-data", "xz-padding-or-stream", "xz-flip-body"):
+        assert steps[name] >= 5, (name, steps)
 
 
 def test_decoder_follows_the_format():
@@ -64,6 +85,43 @@ def test_decoder_follows_the_format():
     # What decodes before an error is kept to the byte (header and memory bound rely on it).
     cut = expected(gzip.compress(raw, compresslevel=0)[:-30])
     assert cut.header == (np.dtype("int16"), (3, 4)) and cut.why == "truncated gzip"
+
+
+def test_decoder_follows_the_xz_and_zip_formats():
+    array = np.arange(12, dtype=np.int16).reshape(3, 4)
+    raw = encode_idx(array)
+    xz = lzma.compress(raw, format=lzma.FORMAT_XZ)
+    for valid in (xz, xz + b"\x00" * 8, lzma.compress(raw[:5]) + b"\x00" * 4 + lzma.compress(raw[5:]),
+                  xz + lzma.compress(b"")):
+        np.testing.assert_array_equal(expected(valid).array, array)
+    assert expected(xz + b"\x00" * 3).why == "trailing garbage after an xz stream"  # padding: a multiple of 4
+    assert expected(xz + b"junk").why == "trailing garbage after an xz stream"
+    assert expected(xz[:-5]).why == "truncated xz"
+    assert expected(xz[:20] + bytes([xz[20] ^ 0xFF]) + xz[21:]).why.startswith("corrupt xz")
+    assert xz_window(xz) == 8 << 20 and xz_window(lzma.compress(raw, preset=1)) == 1 << 20 and xz_window(raw) == 0
+
+    def zipped(content, **kw):
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr(MEMBER, content, **kw)
+        return buf.getvalue()
+
+    for content in (raw, gzip.compress(raw)):
+        np.testing.assert_array_equal(expected(zipped(content), ".zip").array, array)
+    assert expected(zipped(raw, compress_type=zipfile.ZIP_BZIP2), ".zip").why == "zip: compression method 12"
+    data = zipped(raw)
+    central = data.rfind(b"PK\x01\x02")
+    encrypted = data[:6] + b"\x01" + data[7:central + 8] + b"\x01" + data[central + 9:]
+    assert expected(encrypted, ".zip").why == "zip: encrypted member"
+    assert expected(data[:-30], ".zip").why.startswith("zip: no readable member")
+    # A wrong CRC in both entries: found at the member's end, after what came before was read
+    # (zipfile inflates 4 kB at a time, so a longer member shows its header first).
+    data = zipped(encode_idx(np.arange(6000, dtype=np.int16).reshape(2000, 3)))
+    bad_crc, central = bytearray(data), data.rfind(b"PK\x01\x02")
+    bad_crc[data.find(b"PK\x03\x04") + 14] ^= 1
+    bad_crc[central + 16] ^= 1
+    broken = expected(bytes(bad_crc), ".zip")
+    assert broken.why == "zip: corrupt member (BadZipFile)" and broken.header == (np.dtype("int16"), (2000, 3))
 
 
 @pytest.mark.parametrize("bad_reader, complaint", [

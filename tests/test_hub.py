@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,9 +27,11 @@ from huggingface_hub import DatasetCard, DatasetCardData, HfApi
 from test_export_atomic import _sizes, _state
 
 import mnist_hf
-from mnist_hf import hub
+from mnist_hf import card as card_module
+from mnist_hf import push
 from mnist_hf.__main__ import main
-from mnist_hf.hub import export
+from mnist_hf.export import LOCK, export
+from mnist_hf.export import _refers_to as refers_to
 from mnist_hf.sources import SPECS
 
 
@@ -202,7 +205,7 @@ def test_an_export_touches_only_what_it_owns_and_repairs_what_an_interrupted_one
     real_open = builtins.open
 
     def ascii_locale_open(file, mode="r", *args, **kwargs):  # as under LC_ALL=C: text files default to ASCII
-        if sys._getframe(1).f_globals.get("__name__") == "mnist_hf.hub" and "b" not in mode and not args:
+        if sys._getframe(1).f_globals.get("__name__") in ("mnist_hf.export", "mnist_hf.card") and "b" not in mode and not args:
             kwargs["encoding"] = kwargs.get("encoding") or "ascii"
         return real_open(file, mode, *args, **kwargs)
 
@@ -256,7 +259,7 @@ def _tiny_prepared(name="mnist", rows=None, image_format="png", provenance=None,
     splits = {split: datasets.Dataset.from_dict({"image": [np.zeros((28, 28), np.uint8)] * n, "label": [0] * n},
                                                 features=features)
               for split, n in (rows or {"train": 3, "test": 2}).items()}
-    return hub._Prepared(_cfg(name, image_format=image_format, **cfg), splits, provenance or {})
+    return card_module.Prepared(_cfg(name, image_format=image_format, **cfg), splits, provenance or {})
 
 
 REST = "; `train` holds the rest, in the original order. `test` is the published test set."
@@ -278,7 +281,7 @@ REST = "; `train` holds the rest, in the original order. `test` is the published
 def test_card_says_how_the_validation_split_was_made(options, sentence):
     cfg = _cfg()
     vars(cfg).update(options)
-    assert hub._validation_note(cfg) == sentence
+    assert card_module._validation_note(cfg) == sentence
 
 
 @pytest.mark.parametrize("statuses, words", [
@@ -293,24 +296,24 @@ def test_card_says_how_the_validation_split_was_made(options, sentence):
 ])
 def test_card_says_whether_the_source_files_were_verified(statuses, words):
     provenance = {f"file{i}": {"verification": s} for i, s in enumerate(statuses)}
-    assert hub._provenance_note(provenance) == words
+    assert card_module._provenance_note(provenance) == words
 
 
 def test_card_lists_metadata_columns_only_where_there_are_any():
     qmnist = SPECS["qmnist"]
-    note = hub._metadata_note(_cfg("qmnist"), qmnist)
+    note = card_module._metadata_note(_cfg("qmnist"), qmnist)
     assert note.startswith("\n- Metadata (int32, from the label files): `hsf_series`: NIST HSF series")
     assert note.count("; `") == len(qmnist.metadata) - 1 >= 2 and note.endswith(qmnist.metadata[-1].description + ".")
     assert all(f"`{c.name}`: {c.description}" in note for c in qmnist.metadata)
-    assert hub._metadata_note(_cfg("qmnist", compat=True), qmnist) == ""  # compat: image and label only
-    assert hub._metadata_note(_cfg("mnist"), SPECS["mnist"]) == ""
-    section = hub._section(_tiny_prepared("qmnist"))
+    assert card_module._metadata_note(_cfg("qmnist", compat=True), qmnist) == ""  # compat: image and label only
+    assert card_module._metadata_note(_cfg("mnist"), SPECS["mnist"]) == ""
+    section = card_module._section(_tiny_prepared("qmnist"))
     assert "`9`." + note + "\n- Validation: No validation split" in section
 
 
 def test_size_categories_follow_the_hubs_bounds():
     # the Hub's size_categories tags: n<1K, 1K<n<10K, 10K<n<100K, 100K<n<1M, 1M<n<10M, ...
-    assert [hub._size_category(n) for n in (0, 999, 1000, 9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000)] == [
+    assert [card_module._size_category(n) for n in (0, 999, 1000, 9_999, 10_000, 99_999, 100_000, 999_999, 1_000_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "1K<n<10K", "10K<n<100K", "10K<n<100K", "100K<n<1M", "100K<n<1M", "n>1M"]
 
 
@@ -319,7 +322,7 @@ def test_size_categories_follow_the_hubs_bounds():
 def test_card_section_describes_rows_features_and_use(image_format, words):
     prepared = _tiny_prepared("fashion_mnist", rows={"train": 1234, "test": 5}, image_format=image_format,
                               provenance={"x": {"verification": "md5"}})
-    section = hub._section(prepared)
+    section = card_module._section(prepared)
     assert section.startswith("<!-- config: fashion_mnist -->\n## `fashion_mnist`\n")
     assert section.endswith("<!-- end config: fashion_mnist -->\n")
     assert "- Rows: `train` 1,234, `test` 5. Features: `image` as " + words + "; `label` as `ClassLabel`" in section
@@ -362,9 +365,9 @@ Closing words, kept too.
 
 def test_card_merges_with_a_card_written_by_hand(tmp_path):
     (tmp_path / "README.md").write_text(CARD_BY_HAND)
-    meta, text = hub._load_card(tmp_path / "README.md")  # one entry as a mapping, as the Hub accepts
+    meta, text = card_module.load_card(tmp_path / "README.md")  # one entry as a mapping, as the Hub accepts
     prepared = _tiny_prepared("mnist", rows={"train": 3, "test": 2})
-    card = DatasetCard(hub._card_text(meta, text, prepared, "mnist/0123456789ab", "README.md"))
+    card = DatasetCard(card_module.card_text(meta, text, prepared, "mnist/0123456789ab", "README.md"))
     meta = card.data.to_dict()
     assert [c["config_name"] for c in meta["configs"]] == ["kmnist", "mnist"]
     assert meta["configs"][1] == {"config_name": "mnist", "data_files": [
@@ -389,7 +392,7 @@ def test_card_merges_with_a_card_written_by_hand(tmp_path):
 
 
 def test_a_new_card_has_the_family_heading_then_the_section():
-    card = DatasetCard(hub._card_text({}, None, _tiny_prepared("mnist"), "mnist/0123456789ab", "README.md"))
+    card = DatasetCard(card_module.card_text({}, None, _tiny_prepared("mnist"), "mnist/0123456789ab", "README.md"))
     meta = card.data.to_dict()
     assert meta["license"] == "cc-by-sa-3.0" and meta["size_categories"] == ["n<1K"]
     assert meta["pretty_name"] == "MNIST family (mnist)"
@@ -399,7 +402,7 @@ def test_a_new_card_has_the_family_heading_then_the_section():
     assert card.text.count("<!-- config: mnist -->") == 1
     # a section appended to a card's own text comes after exactly one blank line
     for own in ("# Notes by X", "# Notes with a line break  "):  # only newlines go: two spaces are a Markdown <br>
-        card = DatasetCard(hub._card_text({}, own + "\n\n\n\n", _tiny_prepared("mnist"), "mnist/0123456789ab", "x"))
+        card = DatasetCard(card_module.card_text({}, own + "\n\n\n\n", _tiny_prepared("mnist"), "mnist/0123456789ab", "x"))
         assert card.text.startswith(own + "\n\n<!-- config: mnist -->\n")
 
 
@@ -412,37 +415,38 @@ def test_a_new_card_has_the_family_heading_then_the_section():
 def test_a_card_whose_entries_have_no_config_name_is_refused(tmp_path, header, key):
     path = tmp_path / "README.md"
     path.write_text(f"---\n{header}\n---\n# a card\n")
-    with pytest.raises(hub.CardError) as e:
-        hub._load_card(path)
+    with pytest.raises(card_module.CardError) as e:
+        card_module.load_card(path)
     assert str(e.value) == f"{path}: `{key}` in the card's YAML header is not a list of entries with a config_name"
-    with pytest.raises(hub.CardError, match=r"^me/x/README\.md on the Hub: `"):
-        hub._load_card(path, "me/x/README.md on the Hub")
+    with pytest.raises(card_module.CardError, match=r"^me/x/README\.md on the Hub: `"):
+        card_module.load_card(path, "me/x/README.md on the Hub")
 
 
 def test_a_card_that_does_not_parse_is_refused_with_the_parsers_words(tmp_path):
     path = tmp_path / "README.md"
     path.write_text("---\npretty_name: 'unbalanced\nlicense: mit\n---\n# a card\n")
-    with pytest.raises(hub.CardError) as e:
-        hub._load_card(path)
+    with pytest.raises(card_module.CardError) as e:
+        card_module.load_card(path)
     message = str(e.value)
     assert message.startswith(f"{path}: the dataset card's YAML header does not parse (")
     assert message.endswith("); fix it or remove the card, nothing was changed")
     assert "\n" not in message and "  " not in message and "while scanning a quoted scalar" in message
-    assert hub._load_card(tmp_path / "none.md") == ({}, None)
+    assert card_module.load_card(tmp_path / "none.md") == ({}, None)
 
 
 def test_data_files_patterns_in_every_form_the_hub_accepts():
-    assert hub._patterns("a/*.parquet") == ["a/*.parquet"]
-    assert hub._patterns(["a/*.parquet", "b/*.parquet"]) == ["a/*.parquet", "b/*.parquet"]
-    assert hub._patterns({"split": "train", "path": "a/*.parquet"}) == ["a/*.parquet"]
-    assert hub._patterns([{"split": "train", "path": "a/*.parquet"}, {"split": "test", "path": ["b/1", "b/2"]},
-                          {"split": "x"}, 3]) == ["a/*.parquet", "b/1", "b/2"]
-    assert hub._patterns(None) == [] and hub._patterns({"split": "train", "path": 3}) == []  # was a TypeError
+    patterns = card_module.data_file_patterns
+    assert patterns("a/*.parquet") == ["a/*.parquet"]
+    assert patterns(["a/*.parquet", "b/*.parquet"]) == ["a/*.parquet", "b/*.parquet"]
+    assert patterns({"split": "train", "path": "a/*.parquet"}) == ["a/*.parquet"]
+    assert patterns([{"split": "train", "path": "a/*.parquet"}, {"split": "test", "path": ["b/1", "b/2"]},
+                     {"split": "x"}, 3]) == ["a/*.parquet", "b/1", "b/2"]
+    assert patterns(None) == [] and patterns({"split": "train", "path": 3}) == []  # was a TypeError
     meta = {"configs": [{"config_name": "mnist", "data_files": [{"split": "train", "path": "mnist/abc/train-*"}]},
                         {"config_name": "kmnist", "data_files": "kmnist/def/*.parquet"}]}
-    assert hub._refers_to(meta, "mnist", "mnist/abc") and hub._refers_to(meta, "kmnist", "kmnist/def")
-    assert not hub._refers_to(meta, "mnist", "mnist/ab")  # a folder, not a name prefix
-    assert not hub._refers_to(meta, "mnist", "kmnist/def") and not hub._refers_to({}, "mnist", "mnist/abc")
+    assert refers_to(meta, "mnist", "mnist/abc") and refers_to(meta, "kmnist", "kmnist/def")
+    assert not refers_to(meta, "mnist", "mnist/ab")  # a folder, not a name prefix
+    assert not refers_to(meta, "mnist", "kmnist/def") and not refers_to({}, "mnist", "mnist/abc")
 
 
 # --- push, against a fake Hub held to HfApi's real signatures ----------------------------------
@@ -590,7 +594,10 @@ def fake_hub(monkeypatch, tmp_path):
 
     hub = FakeHub(tmp_path / "downloads")
     monkeypatch.setattr(huggingface_hub, "HfApi", hub.cls)
-    monkeypatch.delenv("HF_TOKEN", raising=False)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE"):
+        monkeypatch.delenv(name, raising=False)
+    # No saved login either: the machine's own (HF_HOME/token) is never read by a test.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
     return hub
 
 
@@ -608,7 +615,7 @@ def _export_locally(synthetic_dir, tmp_path, folder, config="mnist", **kw):
 
 def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*")
-            if p.is_file() and p.name != mnist_hf.hub.LOCK}
+            if p.is_file() and p.name != LOCK}
 
 
 @pytest.mark.parametrize("private", [True, False])
@@ -668,7 +675,7 @@ def test_dry_run_writes_and_lists_without_calling_the_hub(fake_hub, synthetic_di
 
 
 @pytest.mark.parametrize("setup, code, fragment", [
-    ({}, 3, "no token: pass --token or set HF_TOKEN (a token with write access)"),
+    ({}, 3, "no token: pass --token, set HF_TOKEN or log in with `hf auth login` (a token with write access)"),
     ({"whoami": "401"}, 3, "rejected the token"),
     ({"create_commit": "403"}, 4, "no write access to my-lab/mnist-family"),
     ({"create_commit": "network"}, 5, "could not reach the Hugging Face Hub"),
@@ -691,11 +698,11 @@ def test_push_errors_are_plain_and_never_show_the_token(fake_hub, synthetic_dir,
     out = capsys.readouterr()
     assert fragment in out.err
     if not setup:
-        assert out.err == f"error: {fragment}\n"
+        assert out.err.endswith(f"\nerror: {fragment}\n") and out.err.count("error:") == 1  # the data was prepared first
     assert "Traceback" not in out.err
     assert TOKEN not in out.out + out.err + caplog.text
     if code in (5, 6):  # the error text, token and all, went through the scrubber into the log
-        logged = [r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub"]
+        logged = [r.getMessage() for r in caplog.records if r.name == "mnist_hf.push"]
         assert len(logged) == 1 and logged[0].startswith(f"push to {REPO} failed: ") and "***" in logged[0]
     if "create_commit" in setup:  # the repository this push created is removed again
         assert "delete_repo" in fake_hub.calls and not fake_hub.repos
@@ -714,19 +721,98 @@ def test_push_to_someone_elses_namespace(fake_hub, synthetic_dir, tmp_path, caps
     assert "create_repo" not in fake_hub.calls and "create_commit" not in fake_hub.calls
 
 
+@pytest.mark.parametrize("with_token", [True, False])
 @pytest.mark.parametrize("damage, fragment", [("missing", "t10k-labels-idx1-ubyte"), ("truncated", "truncated")])
 def test_push_with_bad_local_data_is_bad_input_before_any_hub_call(fake_hub, synthetic_dir, tmp_path, capsys, damage,
-                                                                   fragment):
+                                                                   fragment, with_token):
+    # Without a token too (issue 19, case 9: that was exit 3, "no token"): the data is checked first.
     data_dir, _ = synthetic_dir
     labels = data_dir / "t10k-labels-idx1-ubyte.gz"
     if damage == "missing":
         labels.unlink()
     else:
         labels.write_bytes(labels.read_bytes()[:-8])
-    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 2
+    assert main(_push_args(synthetic_dir, tmp_path, *(["--token", TOKEN] if with_token else []))) == 2
     err = capsys.readouterr().err
-    assert fragment in err and "Hub" not in err and "Traceback" not in err
+    assert fragment in err and "Hub" not in err and "token" not in err and "Traceback" not in err
     assert fake_hub.calls == [] and not fake_hub.repos
+
+
+@pytest.mark.parametrize("given, env, saved, used", [
+    ("hf_given", "hf_env", "hf_saved", "hf_given"),
+    (None, "hf_env", "hf_saved", "hf_env"),
+    (None, None, "hf_saved", "hf_saved"),
+])
+def test_the_token_is_found_as_the_hugging_face_tools_find_it(fake_hub, synthetic_dir, tmp_path, monkeypatch,
+                                                              given, env, saved, used):
+    # Issue 19, case 7: a token saved by `hf auth login` (HF_HOME/token) was ignored ("no token", exit 3).
+    import huggingface_hub
+
+    token_file = tmp_path / "hf-home" / "token"
+    token_file.parent.mkdir()
+    token_file.write_text(saved)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(token_file))
+    if env:
+        monkeypatch.setenv("HF_TOKEN", env)
+    assert main(_push_args(synthetic_dir, tmp_path, *(["--token", given] if given else []))) == 0
+    assert fake_hub.tokens == [used]
+
+
+class WhoamiServer:
+    """A Hub at 127.0.0.1 that records the Authorization header of each whoami and rejects every token (401)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        seen = self.authorizations = []
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path.startswith("/api/whoami"):  # huggingface_hub may ask other things first
+                    seen.append(self.headers.get("Authorization"))
+                body = b'{"error": "Invalid credentials in Authorization header"}'
+                self.send_response(401)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _hub_env(tmp_path, endpoint, **extra):
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_OIDC_RESOURCE")}
+    return {**env, "HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "hf"), **extra}
+
+
+@pytest.mark.parametrize("logged_in", [True, False])
+def test_a_saved_login_in_hf_home_is_used_by_the_command_line(synthetic_dir, tmp_path, logged_in):
+    server = WhoamiServer()
+    saved = "hf_savedByLogin0123456789"
+    if logged_in:
+        (tmp_path / "hf").mkdir()
+        (tmp_path / "hf" / "token").write_text(saved + "\n")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mnist_hf", *_push_args(synthetic_dir, tmp_path)],
+                              env=_hub_env(tmp_path, server.url), capture_output=True, text=True, timeout=120)
+    finally:
+        server.close()
+    assert proc.returncode == 3, proc.stderr
+    assert "Traceback" not in proc.stderr and saved not in proc.stdout + proc.stderr
+    if logged_in:  # sent to the Hub, which rejected it: the saved token was the one used
+        assert server.authorizations == [f"Bearer {saved}"] and "rejected the token" in proc.stderr
+    else:
+        assert server.authorizations == [] and "no token" in proc.stderr
 
 
 def test_push_with_a_broken_card_on_the_hub_changes_nothing(fake_hub, synthetic_dir, tmp_path, capsys):
@@ -775,9 +861,9 @@ def test_an_old_huggingface_hub_without_a_client_timeout_is_said_and_the_push_go
 
     monkeypatch.setattr(huggingface_hub, "get_session", lambda: SimpleNamespace())  # requests.Session: no timeout
     monkeypatch.setattr(huggingface_hub, "__version__", "0.36.0")
-    caplog.set_level(logging.WARNING, logger="mnist_hf.hub")
+    caplog.set_level(logging.WARNING, logger="mnist_hf.push")
     assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 0
-    assert [r.getMessage() for r in caplog.records if r.name == "mnist_hf.hub"] == [
+    assert [r.getMessage() for r in caplog.records if r.name == "mnist_hf.push"] == [
         "huggingface_hub 0.36.0 cannot bound Hub requests; --hub-timeout needs huggingface_hub >= 1.0"]
     assert len(fake_hub.commits) == 1
 
@@ -805,9 +891,9 @@ def test_when_removing_the_new_repository_fails_too_the_first_error_is_the_one_r
 
 def test_push_from_python_makes_a_public_repository_unless_told(fake_hub, synthetic_dir, tmp_path):
     data_dir, _ = synthetic_dir
-    result = hub.push("mnist", REPO, token=TOKEN, data_dir=str(data_dir), cache_dir=str(tmp_path / "c"), system_dirs=())
+    result = push.push("mnist", REPO, token=TOKEN, data_dir=str(data_dir), cache_dir=str(tmp_path / "c"), system_dirs=())
     assert fake_hub.repo(REPO).private is False and result.splits == {"train": 300, "test": 60}
-    assert {t.read for t in fake_hub.timeouts} == {hub.DEFAULT_HUB_TIMEOUT}
+    assert {t.read for t in fake_hub.timeouts} == {push.DEFAULT_HUB_TIMEOUT}
 
 
 class Timeout(OSError):
@@ -846,9 +932,9 @@ def _status_error(status, message):
 def test_hub_errors_are_told_apart_in_plain_words(make_error, kind, message):
     from huggingface_hub import constants
 
-    error = hub._classify(make_error(), REPO, TOKEN, 2.5)
+    error = push._classify(make_error(), REPO, TOKEN, 2.5)
     assert (error.kind, str(error)) == (kind, message.format(endpoint=constants.ENDPOINT))
-    assert hub._classify(RuntimeError("no token to hide"), REPO, None, 1).args == ("push failed: RuntimeError: no token "
+    assert push._classify(RuntimeError("no token to hide"), REPO, None, 1).args == ("push failed: RuntimeError: no token "
                                                                                   "to hide",)
 
 
@@ -894,3 +980,62 @@ def test_push_to_a_hub_that_never_answers_times_out(synthetic_dir, tmp_path):
     assert f"({url}) did not answer within 1 s" in proc.stderr
     assert "Traceback" not in proc.stderr and TOKEN not in proc.stderr + proc.stdout
     assert server.connections  # it did reach the socket
+
+
+class DripServer(SilentServer):
+    """Answers every request, one byte every ``interval`` seconds: each read is quick, the answer endless."""
+
+    def __init__(self, interval: float = 1.5):
+        self.interval = interval
+        self.first_request: float | None = None
+        super().__init__()
+
+    def _accept(self):
+        while not self.closed:
+            try:
+                conn = self.sock.accept()[0]
+            except OSError:
+                return
+            self.connections.append(conn)
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn):
+        conn.recv(65536)
+        self.first_request = self.first_request or time.monotonic()
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n" + b" " * 100000
+        for byte in answer:
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                return
+            time.sleep(self.interval)
+
+
+def test_a_hub_that_drips_its_answer_is_given_up_on_at_the_deadline(synthetic_dir, tmp_path):
+    # Issue 19, case 4: each read came within the timeout, so the push ran past 90 s.
+    server = DripServer()
+    url = server.url
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mnist_hf", *_push_args(synthetic_dir, tmp_path),
+                               "--hub-timeout", "3"], env=_hub_env(tmp_path, url, HF_TOKEN=TOKEN),
+                              capture_output=True, text=True, timeout=60)
+        ended = time.monotonic()
+    finally:
+        server.close()
+    assert proc.returncode == 5, proc.stderr
+    assert proc.stderr.splitlines()[-1] == (f"error: the Hugging Face Hub ({url}) did not answer within 3 s; the "
+                                            "push did not complete. Retry later, or raise --hub-timeout.")
+    assert "Traceback" not in proc.stderr and TOKEN not in proc.stderr + proc.stdout
+    # Two requests meet the server (huggingface_hub's own registry fetch, then whoami), each given up at 3 s.
+    assert server.first_request is not None and ended - server.first_request < 2 * 3 + 3, ended - server.first_request
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "inf", "0", "-inf"])
+def test_a_bad_hub_timeout_is_refused_before_any_work(fake_hub, synthetic_dir, tmp_path, capsys, value):
+    # Issue 19, case 4: these failed only after the data was prepared (exit 6, or 5 for 0).
+    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN, f"--hub-timeout={value}")) == 2
+    err = capsys.readouterr().err
+    assert err == f"error: --hub-timeout must be a positive number of seconds, got {float(value)!r}\n"
+    assert fake_hub.calls == [] and not (tmp_path / "c").exists()
+    with pytest.raises(ValueError, match="hub_timeout must be a positive number of seconds"):
+        push.push("mnist", REPO, token=TOKEN, hub_timeout=float(value), data_dir=str(tmp_path / "none"))

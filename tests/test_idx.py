@@ -378,3 +378,57 @@ def test_xz_second_stream_starting_just_before_a_read_boundary(tmp_path):
     split = len(lzma.decompress(stream1))
     (tmp_path / "a.xz").write_bytes(stream1 + lzma.compress(raw[split:], format=lzma.FORMAT_XZ, preset=0))
     np.testing.assert_array_equal(read_idx(tmp_path / "a.xz"), array)
+
+
+# Issue 19: memory bounded by the bytes on disk, whatever a container declares.
+def test_a_zip_entry_declaring_a_huge_size_allocates_only_what_arrives(tmp_path):
+    import tracemalloc
+    import zipfile
+
+    from mnist_hf.archives import ZipMember
+
+    header = bytes([0, 0, 8, 3]) + struct.pack(">III", 1_000_000, 28, 28)  # 784 MB declared, 7,840 bytes present
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("m", header + bytes(7840))
+    data = bytearray(archive.read_bytes())
+    central = data.rfind(b"PK\x01\x02")
+    data[central + 24 : central + 28] = struct.pack("<I", 16 + 784_000_000)  # the entry agrees with the header
+    archive.write_bytes(bytes(data))
+    tracemalloc.start()
+    try:
+        with pytest.raises(IDXFormatError, match=r"a\.zip::m: header declares 784,000,000 bytes .* holds only 7,840"):
+            read_idx(ZipMember(str(archive), "m"))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20  # was 784 MB: a raw member's declared size was taken for its size on disk
+
+
+def test_an_xz_stream_asking_for_a_huge_dictionary_is_refused(tmp_path):
+    import lzma
+    import zlib
+
+    xz = bytearray(lzma.compress(to_idx_bytes(np.arange(10, dtype=np.uint8)), format=lzma.FORMAT_XZ))
+    block = 12  # after the stream header: size byte, flags, filter 0x21 (LZMA2), 1 property byte, padding, CRC32
+    assert xz[block : block + 4] == bytes([2, 0, 0x21, 1])
+    xz[block + 4] = 40  # a dictionary of 4 GiB, which liblzma would allocate to decode 10 bytes
+    xz[block + 8 : block + 12] = struct.pack("<I", zlib.crc32(xz[block : block + 8]))
+    with pytest.raises(IDXFormatError, match="needs more than 128 MiB of memory to decompress"):
+        read_idx(_write(tmp_path, "big-window.xz", bytes(xz)))
+
+
+def test_a_zip_directory_asking_for_a_newer_zip_version_is_an_archive_error(tmp_path):
+    # Found by the zip fuzzing: zipfile raised NotImplementedError("zip file version 14.8").
+    import zipfile
+
+    from mnist_hf.archives import ZipMember
+
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("m", to_idx_bytes(np.arange(3, dtype=np.uint8)))
+    data = bytearray(archive.read_bytes())
+    data[data.rfind(b"PK\x01\x02") + 6] = 148  # "version needed to extract": 14.8
+    archive.write_bytes(bytes(data))
+    with pytest.raises(IDXFormatError, match=r"a\.zip: not a readable zip archive \(zip file version 14\.8\)"):
+        read_idx(ZipMember(str(archive), "m"))

@@ -282,6 +282,45 @@ def test_maxmin_returns_every_row_asked_for_at_any_scale(scale, metric):
     np.testing.assert_array_equal(val, ref)  # a power-of-two rescaling: the same picks as at unit scale
 
 
+@pytest.mark.parametrize("scale", [1e-40, 1e-44, 5e-324 * 2**40, 1e300])
+@pytest.mark.parametrize("strategy", ["maxmin", "cluster"])
+def test_tiny_and_huge_values_are_rescaled_not_lost(strategy, scale):
+    # Issue 19: at 1e-40 the rescaling factor (2**132) overflowed float32: max-min picked 3 distinct
+    # rows for 15, k-means saw infinity (1e-40) or NaN (1e-44).
+    X = np.random.default_rng(0).normal(size=(200, 5))
+    make = {"maxmin": lambda: MaxMinSplit(val_size=15, random_state=0),
+            "cluster": lambda: ClusterSplit(val_size=15, n_clusters=5, random_state=0)}[strategy]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, val = next(make().split(X * scale))
+    _, ref = next(make().split(X))
+    assert len(set(val.tolist())) == 15
+    if scale != 5e-324 * 2**40:  # the others keep float64's 53 bits: the same picks as at unit scale
+        np.testing.assert_array_equal(np.sort(val), np.sort(ref))
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-40])
+def test_target_matched_split_with_finite_values_beyond_float32(scale):
+    # Issue 19: finite values of 1e300 became infinity in float32 ("Input X contains infinity").
+    rng = np.random.default_rng(0)
+    pool = np.r_[rng.normal(0, 1, (90, 2)), rng.normal(4, 1, (10, 2))] * scale
+    s = TargetMatchedSplit(val_size=10, X_target=rng.normal(4, 1, (50, 2)) * scale, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, v = next(s.split(pool))
+    assert int((v >= 90).sum()) >= 8
+
+
+def test_scaled_float32_uses_one_power_of_two_for_all_arrays():
+    from splitters.distances import scaled_float32
+
+    a, b = scaled_float32(np.array([[3e300]]), np.array([[1e299]]))
+    assert a.dtype == b.dtype == np.float32 and 0.5 <= a[0, 0] < 1
+    np.testing.assert_allclose(a / b, 30.0, rtol=1e-6)
+    plain = np.array([[1.5, -2.0]])
+    np.testing.assert_array_equal(scaled_float32(plain)[0], plain)  # the safe range is copied as it is
+
+
 class PicksTwice(splitters.ValidationSplitter):
     def __init__(self, val_size=0.1):
         self.val_size = val_size
