@@ -92,10 +92,10 @@ def test_every_configuration_has_its_published_lists_pinned_here():
 
 
 @pytest.mark.parametrize("name", CLASS_NAMES)
-def test_class_names_are_the_published_ones_in_order(name):
+def test_class_names_are_the_published_ones_in_order(name, tmp_path):
     assert SPECS[name].class_names == CLASS_NAMES[name]
     # What a user sees: the names of the built dataset's label feature.
-    info = mnist_hf.builder(name).info
+    info = mnist_hf.builder(name, cache_dir=str(tmp_path)).info
     assert tuple(info.features["label"].names) == CLASS_NAMES[name]
 
 
