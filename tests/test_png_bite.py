@@ -1,0 +1,115 @@
+"""PNG decoding judged against PIL on images the fast path must not take at face value: rows
+filtered with the other four PNG filter types (after an unfiltered first row), a filter byte
+that is not a filter type, and 16-bit pixels whose 8-bit value needs rounding."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnist_hf.png import decode_png_batch, encode_png_batch
+
+_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _paeth(a: int, b: int, c: int) -> int:
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+
+
+def _filtered(image: np.ndarray, filters: list[int]) -> bytes:
+    """The scanlines of an 8-bit gray image, row r filtered with ``filters[r]`` (PNG spec, section 9)."""
+    out = bytearray()
+    prior = [0] * image.shape[1]
+    for row, kind in zip(image.tolist(), filters):
+        line = []
+        for x, v in enumerate(row):
+            left = row[x - 1] if x else 0
+            upleft = prior[x - 1] if x else 0
+            predictor = {0: 0, 1: left, 2: prior[x], 3: (left + prior[x]) // 2,
+                         4: _paeth(left, prior[x], upleft)}.get(kind, 0)
+            line.append((v - predictor) % 256)
+        out += bytes([kind, *line])
+        prior = row
+    return bytes(out)
+
+
+def _png(image: np.ndarray, filters: list[int]) -> bytes:
+    """The layout the fast decoder recognises (signature, 8-bit gray IHDR, one IDAT, IEND), so
+    only the filter bytes can send the image to PIL."""
+    h, w = image.shape
+    return (_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(_filtered(image, filters))) + _chunk(b"IEND", b""))
+
+
+def _pil(png: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(png)) as im:
+        return np.asarray(im)
+
+
+# Row 0 unfiltered in every case: a decoder that looks at the first filter byte only sees a
+# plain image and returns the filtered bytes as pixels.
+FILTER_ROWS = {
+    "every type": [0, 1, 2, 3, 4, 0, 1, 2, 3, 4],
+    "last row only": [0] * 9 + [1],
+    "second row only": [0, 4] + [0] * 8,
+}
+
+
+@pytest.mark.parametrize("filters", FILTER_ROWS.values(), ids=FILTER_ROWS.keys())
+def test_rows_with_other_filter_types_decode_as_pil_does(filters):
+    rng = np.random.default_rng(len(filters) + sum(filters))
+    image = rng.integers(1, 256, size=(len(filters), 7), dtype=np.uint8)
+    png = _png(image, filters)
+    np.testing.assert_array_equal(_pil(png), image)  # the test's own filtering is right
+    np.testing.assert_array_equal(decode_png_batch([png]), image[None])
+
+
+def test_filtered_image_among_fast_ones_keeps_every_image_in_place():
+    rng = np.random.default_rng(1)
+    images = rng.integers(1, 256, size=(4, 5, 6), dtype=np.uint8)
+    pngs = encode_png_batch(images)
+    pngs[2] = _png(images[2], [0, 0, 3, 0, 2])
+    np.testing.assert_array_equal(decode_png_batch(pngs), images)
+
+
+def test_a_later_row_with_no_valid_filter_type_is_an_error_naming_the_image():
+    image = np.full((3, 4), 9, np.uint8)
+    bad = _png(image, [0, 0, 7])  # 7: no such filter type (0-4)
+    with pytest.raises(OSError):
+        _pil(bad)
+    with pytest.raises(ValueError, match="image 1 cannot be decoded"):
+        decode_png_batch([_png(image, [0, 0, 0]), bad])
+
+
+def _png16(values: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(values.astype(np.uint16)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_16_bit_pixels_are_rounded_to_the_nearest_8_bit_value():
+    # Every 16-bit value once: most are not multiples of 257, where ``v >> 8`` (truncation) and
+    # rounding v * 255 / 65535 part ways (e.g. 255 -> 1, not 0).
+    values = np.arange(65536, dtype=np.int64).reshape(256, 256)
+    png = _png16(values)
+    read = _pil(png).astype(np.int64)
+    np.testing.assert_array_equal(read, values)  # PIL reads back exactly the values written
+    expected = np.floor(read * 255 / 65535 + 0.5).astype(np.uint8)  # no ties: 65535 / 255 = 257 is odd
+    assert (expected != read >> 8).sum() > 16000  # a quarter of the values tell the two apart
+    np.testing.assert_array_equal(decode_png_batch([png])[0], expected)
+
+
+@pytest.mark.parametrize(("value", "expected"), [(0, 0), (128, 0), (129, 1), (255, 1), (385, 1), (386, 2),
+                                                 (65407, 255), (65406, 254), (65535, 255)])
+def test_16_bit_values_at_the_rounding_boundaries(value, expected):
+    # round(v / 257): the boundary between k and k + 1 lies at 257 k + 128.5.
+    assert decode_png_batch([_png16(np.full((2, 2), value))])[0].tolist() == [[expected] * 2] * 2
