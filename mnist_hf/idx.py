@@ -239,7 +239,7 @@ class _GzipStream:
 
     def _check_flags(self, head: bytes) -> None:
         # RFC 1952 2.3.1.2: a decompressor must reject reserved flag bits; zlib does, ISA-L
-        # ignores them (found by scripts/fuzz_idx.py).
+        # ignores them (found by scripts/maintenance/fuzz_idx.py).
         if len(head) >= 4 and head[3] & 0xE0:
             raise self._broken(f"reserved header flag bits set (FLG 0x{head[3]:02X})")
 

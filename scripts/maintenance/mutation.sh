@@ -25,14 +25,14 @@ MODULES=(
   "fetch|mnist_hf/fetch.py|tests/test_download.py tests/test_data_dir.py"
   # hub: test_cli.py calls no hub function; the crash tests (a SIGKILL at random moments, a failure at each
   # step, a live export's lock: 6 s a mutant) run in make test only.
-  "hub|mnist_hf/hub.py|tests/test_hub.py $(printf 'tests/test_export_atomic.py::%s ' test_broken_card_is_a_clear_error_and_nothing_changes \
+  "hub|mnist_hf/card.py mnist_hf/export.py mnist_hf/push.py|tests/test_hub.py $(printf 'tests/test_export_atomic.py::%s ' test_broken_card_is_a_clear_error_and_nothing_changes \
      test_stale_staging_folders_are_removed test_exported_folders_and_files_follow_the_umask \
      test_same_export_twice_keeps_the_version_folder test_an_export_in_the_earlier_flat_layout_is_replaced)"
   # The comparison engine and its stages, judged by tests/test_engine.py: each stage on tiny data in
   # seconds (test_compare.py's planted cases take minutes).
   "compare|$(printf 'splitters/comparison/%s.py ' options plan splits fits diagnostics summary engine result failures)|tests/test_engine.py"
   # The engine's estimates stage and the label-free estimators it runs.
-  "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals stage shipping floor)|tests/test_estimates.py $(printf 'tests/test_engine.py::%s ' \
+  "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals reliability stage shipping floor)|tests/test_estimates.py tests/test_honesty.py $(printf 'tests/test_engine.py::%s ' \
      test_estimates_are_passed_on_and_a_model_to_ship_is_picked test_a_failing_estimation_is_a_note)"
 )
 
