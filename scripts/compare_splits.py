@@ -153,7 +153,10 @@ def _shift_label(args) -> str:
 
 
 def _print_summary(args, result, n_pool: int, n_test: int, paths: dict, stages: dict) -> None:
-    """The comparison's table, recommendation, model to ship and time per stage, on stdout."""
+    """The comparison's warnings first, then its table, recommendation, model to ship and time per
+    stage, on stdout."""
+    for w in result.warnings:
+        print(f"warning: {w}")
     print(f"\n{args.dataset}: pool {n_pool:,}, test {n_test:,} (shift: {_shift_label(args)}), "
           f"{len(args.strategies)} strategies x {args.repeats} repeats x "
           f"{len(args.models or default_models())} models\n")
@@ -162,8 +165,11 @@ def _print_summary(args, result, n_pool: int, n_test: int, paths: dict, stages: 
     if result.ship:
         s = result.ship
         test = f", true test {100 * s['test_score']:.1f}%" if "test_score" in s else ""
-        print(f"ship: {s['model']}: validation {100 * s['val_score']:.1f}%, estimated test {100 * s['estimate']:.1f}% "
-              f"[{100 * s['lo']:.1f}, {100 * s['hi']:.1f}] ({s['estimator']}, from {s['strategy']}){test}")
+        why = "the estimates tell it apart" if s.get("basis") == "estimate" else "validation's best model"
+        expect = (f"estimated test {100 * s['estimate']:.1f}% [{100 * s['lo']:.1f}, {100 * s['hi']:.1f}]"
+                  if s.get("reliable", True) else f"estimated test: cannot estimate ({s.get('reason')})")
+        print(f"ship: {s['model']} ({why}): validation {100 * s['val_score']:.1f}%, {expect} "
+              f"({s['estimator']}, from {s['strategy']}){test}")
     print("written: " + ", ".join(paths.values()))
     estimates = f"; estimates {result.timings['estimates']:.1f} s" if "estimates" in result.timings else ""
     print("time per stage: " + ", ".join(f"{k} {v:.1f} s" for k, v in stages.items())
