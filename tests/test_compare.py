@@ -222,7 +222,7 @@ def test_compare_splits_script_with_a_combined_shift(synthetic_dir, tmp_path, ca
     np.testing.assert_array_equal(both, shifts.apply_shift("rotate:15", one, np.arange(4), seed=17)[0])
 
 
-@pytest.mark.parametrize("shift", ["blur:2", "rotate:x", "rotate:15+", "thicken:1+blur"])
+@pytest.mark.parametrize("shift", ["smear:2", "rotate:x", "rotate:15+", "thicken:1+blur"])
 def test_compare_splits_refuses_a_bad_shift_before_any_work(tmp_path, capsys, shift):
     with pytest.raises(SystemExit) as stop:
         _script().main(["--dataset", "mnist", "--data-dir", str(tmp_path / "none"), "--shift", shift])
