@@ -82,7 +82,7 @@ def _group_predictions(plan, splits, fits, key, notes: list[str], failed: dict |
     return GroupPredictions(np.stack(pv), y_val, np.stack(pt), weights, names)
 
 
-def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
+def estimate_scores(plan, splits, fits, *, n_boot: int = 50, progress: bool | None = None) -> Estimates:
     """Estimate every model's accuracy on ``plan.X_test`` from each strategy's validation part.
 
     Parameters
@@ -95,6 +95,8 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
         The fits, with their predictions kept (``fit_models(..., keep_predictions=True)``).
     n_boot : int, default=50
         Bootstrap replicates per strategy for the intervals.
+    progress : bool, optional
+        Show a progress bar over the bootstrap replicates (default: ``plan.progress``).
 
     Returns
     -------
@@ -134,8 +136,9 @@ def estimate_scores(plan, splits, fits, *, n_boot: int = 50) -> Estimates:
     if not groups:
         raise ValueError("no model of any strategy has predictions to estimate from"
                          + "".join(f"; {r}" for r in sorted(set(failed.values()))))
-    table, info = estimate_accuracies(groups, n_boot=n_boot, random_state=plan.random_state)
-    table = _with_failed_rows(_with_row_details(table, groups, info), failed)
+    show = getattr(plan, "progress", False) if progress is None else progress
+    table, info = estimate_accuracies(groups, n_boot=n_boot, random_state=plan.random_state, progress=show)
+    table = with_failed_rows(with_row_details(table, groups, info), failed)
     if plan.labeled:
         truth = {(s, r, m): float(np.mean(p.test_pred == plan.y_test)) for (s, r, m), p in fits.predictions.items()}
         table["test_score"] = [truth[(s, r, m)] for s, r, m in zip(table.strategy, table.repeat, table.model)]
@@ -180,8 +183,28 @@ def estimate_warnings(table: pd.DataFrame, estimator: str = DEFAULT_ESTIMATOR) -
     return out
 
 
-def _with_row_details(table: pd.DataFrame, groups: dict, info: dict) -> pd.DataFrame:
-    """The table keyed by strategy and repeat, with ``ess`` and the chance accuracies on their rows."""
+def with_row_details(table: pd.DataFrame, groups: dict, info: dict) -> pd.DataFrame:
+    """The table keyed by strategy and repeat, with ``ess`` and the chance accuracies on their rows.
+
+    Parameters
+    ----------
+    table, info
+        What :func:`splitters.estimation.estimate_accuracies` returned for ``groups``, whose keys
+        are ``(strategy, repeat)``.
+    groups : dict
+
+    Returns
+    -------
+    DataFrame
+
+    Examples
+    --------
+    >>> from splitters.estimation import estimate_accuracies
+    >>> P = np.full((1, 4, 2), 0.5); g = {("s", 0): GroupPredictions(P, np.array([0, 1, 0, 1]), P, None, ["m"])}
+    >>> t, info = estimate_accuracies(g, n_boot=0)
+    >>> out = with_row_details(t, g, info); list(out.columns[:3]), out.strategy[0], int(out.repeat[0])
+    (['strategy', 'repeat', 'model'], 's', 0)
+    """
     table.insert(0, "strategy", [k[0] for k in table.key])
     table.insert(1, "repeat", [int(k[1]) for k in table.key])
     # The importance-weighted rows carry the effective sample size of their weights: how many
@@ -197,9 +220,29 @@ def _with_row_details(table: pd.DataFrame, groups: dict, info: dict) -> pd.DataF
     return table.drop(columns="key")
 
 
-def _with_failed_rows(table: pd.DataFrame, failed: dict) -> pd.DataFrame:
+def with_failed_rows(table: pd.DataFrame, failed: dict) -> pd.DataFrame:
     """The table with one row per estimator for each model whose probabilities failed: no estimate,
-    no interval, ``status`` ``failed`` and the reason."""
+    no interval, ``status`` ``failed`` and the reason.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Keyed by strategy and repeat (:func:`with_row_details`).
+    failed : dict
+        ``(strategy, repeat, model)`` -> the reason.
+
+    Returns
+    -------
+    DataFrame
+        With a ``status`` column (``ok`` or ``failed``).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame(columns=[*ESTIMATE_COLUMNS])
+    >>> out = with_failed_rows(t, {("s", 0, "m"): "m: NaN"})
+    >>> len(out) == len(ESTIMATORS), set(out.status)
+    (True, {'failed'})
+    """
     table["status"] = "ok"
     rows = [{"strategy": s, "repeat": r, "model": m, "estimator": e, "val_score": np.nan, "estimate": np.nan,
              "lo": np.nan, "hi": np.nan, "reliable": False, "reason": reason, "status": "failed"}
