@@ -112,6 +112,11 @@ def compare_strategies(X, y, X_test, y_test=None, *, groups=None, **options) -> 
         Also estimate every model's accuracy on ``X_test`` without its labels, from each
         strategy's validation part (:mod:`splitters.estimation`; ``result.estimates``). The zoo is
         then fit even without ``y_test``.
+    context : mapping, optional
+        What the caller knows about the data, shown at the top of the report and kept in
+        ``result.context``: ``dataset`` (a name), ``shift``, ``command`` (the command line), or
+        any other key (shown as it is). The run adds ``pool``, ``validation``, ``test``
+        (row counts), ``models``, ``strategies``, ``metric`` and ``date`` itself.
 
     Returns
     -------
@@ -157,7 +162,37 @@ def compare_strategies(X, y, X_test, y_test=None, *, groups=None, **options) -> 
     timings["total"] = time.perf_counter() - t0
     return ComparisonResult(table=fits.table, summary=summary, recommended=recommended, metric=plan.metric.name,
                             labeled=plan.labeled, distances=diagnostics.distances, notes=notes, timings=timings,
-                            **estimated)
+                            context={**dict(o.context or {}), **run_context(plan, splits)}, **estimated)
+
+
+def run_context(plan: Plan, splits: Splits) -> dict[str, Any]:
+    """What a run compared, for the top of its report: row counts, models, strategies, metric, date.
+
+    Parameters
+    ----------
+    plan : Plan
+    splits : Splits
+
+    Returns
+    -------
+    dict
+        ``pool``, ``validation`` (rows of a validation part; a list when strategies differ),
+        ``test``, ``test_labeled``, ``models``, ``strategies``, ``metric``, ``date`` (UTC, ISO 8601).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).normal(size=(100, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> plan = plan_comparison(X, y, X[:30], None, strategies=["random"], models=["lda"], repeats=1, val_size=20)
+    >>> c = run_context(plan, make_splits(plan)); c["pool"], c["validation"], c["test"], c["models"]
+    (100, 20, 30, ['lda'])
+    """
+    from datetime import datetime, timezone
+
+    sizes = sorted({len(val) for _, val in splits.parts.values()})
+    return {"pool": len(plan.X), "validation": sizes[0] if len(sizes) == 1 else sizes, "test": len(plan.X_test),
+            "test_labeled": plan.labeled, "models": list(plan.models), "strategies": list(plan.strategies),
+            "metric": plan.metric.name, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
 
 
 def _estimate(plan: Plan, splits: Splits, fits: Fits, timings: dict[str, float]) -> estimation.Estimates:

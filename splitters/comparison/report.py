@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import estimation
 from .diagnostics import DIAGNOSTICS
-from .plots import plot_distances, plot_estimates, plot_gap, plot_val_vs_test
+from .plots import plot_distances, plot_estimates, plot_gap, plot_val_vs_test, title
 
 # How well validation predicts test, by column; each is shown as "mean ± spread over repeats"
 # when the summary has a ``*_std`` column. The diagnostics' labels come from their table.
@@ -42,13 +42,76 @@ def _status_cell(row) -> str:
     return status if status == "ok" else f"{status}: {row.get('error')}"
 
 
-def markdown(result) -> str:
+# The order in which the context is shown, and how each key is called; other keys follow as they are.
+CONTEXT_LABELS = {"dataset": "Dataset", "shift": "Shift", "rows": "Rows", "models": "Models",
+                  "strategies": "Strategies", "metric": "Metric", "command": "Command", "date": "Date"}
+
+
+def _rows(context: dict) -> str | None:
+    if "pool" not in context:
+        return None
+    val = context.get("validation")
+    val = ", ".join(f"{v:,}" for v in val) if isinstance(val, list) else f"{val:,}" if val is not None else "–"
+    test = f"{context['test']:,} ({'labeled' if context.get('test_labeled', True) else 'unlabeled'})" \
+        if "test" in context else "–"
+    return f"pool {context['pool']:,}; validation {val} per part; test {test}"
+
+
+def context_markdown(result) -> str:
+    """What was compared, as a Markdown list: dataset, shift, row counts, models, strategies,
+    metric, command line, date (the keys of ``result.context`` that are known).
+
+    Parameters
+    ----------
+    result : ComparisonResult
+
+    Returns
+    -------
+    str
+        Markdown; empty when the result carries no context (a ``results.json`` of an older run).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> print(context_markdown(SimpleNamespace(context={"dataset": "mnist", "pool": 1000, "validation": 100,
+    ...                                                 "test": 500, "test_labeled": False, "models": ["lda"]})))
+    ## What was compared: mnist
+    <BLANKLINE>
+    - **Dataset**: mnist
+    - **Rows**: pool 1,000; validation 100 per part; test 500 (unlabeled)
+    - **Models**: lda
+    <BLANKLINE>
+    """
+    context = dict(getattr(result, "context", None) or {})
+    if not context:
+        return ""
+    shown = {"rows": _rows(context), **{k: v for k, v in context.items()
+                                        if k not in ("pool", "validation", "test", "test_labeled")}}
+    lines = [f"## What was compared: {title(result)}", ""]
+    for key in [*CONTEXT_LABELS, *(k for k in shown if k not in CONTEXT_LABELS)]:
+        value = shown.get(key)
+        if value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(v) for v in value)
+        elif key == "command":
+            value = f"`{value}`"
+        lines.append(f"- **{CONTEXT_LABELS.get(key, key)}**: {value}")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(result, plots: dict[str, str] | None = None) -> str:
     """The summary as a Markdown table, with the recommendation and notes.
+
+    The warnings come first, then what was compared (:func:`context_markdown`), then the tables.
 
     Parameters
     ----------
     result : ComparisonResult
         What :func:`splitters.compare_strategies` returned, or what :meth:`ComparisonResult.read` read.
+    plots : dict of str to str, optional
+        Plot files to link at the end, by kind (as :func:`write_report` returns them); paths are
+        linked by their file name, so the report and its plots travel as one folder.
 
     Returns
     -------
@@ -68,8 +131,10 @@ def markdown(result) -> str:
     cols = list(labels)
     show_status = "status" in result.summary and (result.summary.status != "ok").any()
     header = [labels[c] for c in cols] + (["status"] if show_status else [])
+    context = context_markdown(result)
     lines = [*[f"> **Warning:** {w}" for w in getattr(result, "warnings", [])],
              *([""] if getattr(result, "warnings", []) else []),
+             *([context] if context else []),
         f"Metric: `{result.metric}`. " + ("Scores on validation vs the labeled test set." if result.labeled
                                           else "No test labels: label-free diagnostics only."),
         "",
@@ -86,11 +151,29 @@ def markdown(result) -> str:
         lines += ["", estimates.rstrip()]
     if result.notes:
         lines += ["", "Notes:", *[f"- {n}" for n in result.notes]]
+    shown = {k: p for k, p in (plots or {}).items() if k in PLOT_CAPTIONS and p}
+    if shown:
+        lines += ["", "### Plots", ""]
+        lines += [f"![{PLOT_CAPTIONS[k]}]({os.path.basename(p)})" for k, p in shown.items()]
     return "\n".join(lines) + "\n"
 
 
+# What each plot shows, as report.md's image text and report.html's caption.
+PLOT_CAPTIONS = {
+    "val_vs_test": "validation against test score, per model",
+    "gap": "mean |validation - test| gap per strategy",
+    "distances": "distance to the nearest training row, validation and test rows",
+    "estimates": "label-free estimates of each model's target accuracy",
+}
+
+
 def write_report(result, out_dir: str) -> dict[str, str]:
-    """``results.json``, ``report.md`` and the PNG plots (the score plots only with test labels).
+    """``results.json``, ``report.md``, ``report.html`` and the PNG plots (the score plots only
+    with test labels).
+
+    ``report.md`` links the plots next to it; ``report.html`` is the same report in one file,
+    its plots embedded (:func:`splitters.comparison.html.report_html`), to open in a browser
+    without a network.
 
     Parameters
     ----------
@@ -101,23 +184,31 @@ def write_report(result, out_dir: str) -> dict[str, str]:
     Returns
     -------
     dict of str to str
-        Output kind (``json``, ``markdown``, ``val_vs_test``, ``gap``, ``distances``, ``estimates``) -> path.
+        Output kind (``json``, ``markdown``, ``html``, ``val_vs_test``, ``gap``, ``distances``,
+        ``estimates``) -> path.
     """
     import matplotlib
 
+    from .html import report_html
+
     matplotlib.use("Agg")
     os.makedirs(out_dir, exist_ok=True)
-    paths = {"json": os.path.join(out_dir, "results.json"), "markdown": os.path.join(out_dir, "report.md")}
+    paths = {"json": os.path.join(out_dir, "results.json"), "markdown": os.path.join(out_dir, "report.md"),
+             "html": os.path.join(out_dir, "report.html")}
     result.to_json(paths["json"])
-    with open(paths["markdown"], "w", encoding="utf-8") as f:
-        f.write(markdown(result))
     plots = {"distances": plot_distances}
     if result.labeled:
         plots = {"val_vs_test": plot_val_vs_test, "gap": plot_gap, **plots}
     if getattr(result, "estimates", None) is not None and not result.estimates.empty:
         plots["estimates"] = plot_estimates
+    drawn = {}
     for key, plot in plots.items():
-        paths[key] = plot(result, os.path.join(out_dir, f"{key}.png"))
+        drawn[key] = paths[key] = plot(result, os.path.join(out_dir, f"{key}.png"))
+    text = markdown(result, drawn)
+    with open(paths["markdown"], "w", encoding="utf-8") as f:
+        f.write(text)
+    with open(paths["html"], "w", encoding="utf-8") as f:
+        f.write(report_html(text, title(result), out_dir))
     return paths
 
 
