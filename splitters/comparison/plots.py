@@ -106,7 +106,8 @@ def plot_distances(result, path: str) -> str:
         ax.hist(d["validation"], bins=bins, alpha=0.6, density=True, label="validation", color=colors[name])
         ax.hist(d["test"], bins=bins, alpha=0.5, density=True, label="test", color="black", histtype="step")
     axes[0][0].set_ylabel("share of rows (density)", fontsize=8)
-    axes[0][0].legend(fontsize=8)
+    if axes[0][0].get_legend_handles_labels()[0]:  # a result read from JSON has no distances to show
+        axes[0][0].legend(fontsize=8)
     fig.suptitle(f"Distance to the nearest training row: validation vs test rows, {title(result)}", fontsize=10)
     return _save(fig, path)
 
