@@ -2,8 +2,8 @@
 
 ``plan`` (inputs checked once; ``options`` and ``zoo`` say what runs), ``splits``, ``fits``,
 ``diagnostics`` (the table of label-free diagnostics) and ``summary`` are the stages; ``engine``
-runs them (:func:`compare_strategies`) and ``result`` is what it returns; ``own`` estimates
-from a user's own predictions (:func:`estimate_from_predictions`); ``report`` and ``plots``
+runs them (:func:`compare_strategies`) and ``result`` is what it returns; with
+:func:`estimate_from_predictions`, the estimates for a user's own predictions; ``report`` and ``plots``
 write it out. May import the strategies (``splitters.base``, ``registry``, ``distances``),
 :mod:`splitters.metrics` and :mod:`splitters.estimation`; never ``mnist_hf``.
 
@@ -13,10 +13,9 @@ True
 """
 
 from .diagnostics import DIAGNOSTICS, Diagnostic, Diagnostics, diagnose
-from .engine import compare_strategies
+from .engine import compare_strategies, estimate_from_predictions
 from .fits import TABLE_COLUMNS, Fits, Predictions, fit_models
 from .options import DEFAULTS, ComparisonOptions
-from .own import estimate_from_predictions
 from .plan import Plan, plan_comparison
 from .report import estimates_markdown, markdown, write_report
 from .result import ComparisonResult

@@ -2,8 +2,7 @@
 
 ``estimators`` holds the table of estimators (one entry each), ``agreement`` the agreement-on-the-line
 fits, ``intervals`` the engine that runs the table with bootstrap intervals, ``stage`` the stage of a
-comparison, ``shipping`` the model to ship, ``floor`` the line floor, ``own`` the estimates from a
-user's own probabilities; ``predictions`` and
+comparison, ``shipping`` the model to ship, ``floor`` the line floor; ``predictions`` and
 ``weights`` what they read. May import numpy, scipy, pandas, scikit-learn and
 :mod:`splitters.metrics`; never the comparison engine, the strategies or ``mnist_hf``.
 
@@ -27,10 +26,16 @@ from .estimators import (
 )
 from .floor import line_floor
 from .intervals import Z95, estimate_accuracies
-from .own import estimate_from_probabilities
 from .predictions import GroupPredictions, confidence
 from .shipping import model_estimates, model_to_ship
-from .stage import ESTIMATE_COLUMNS, Estimates, estimate_scores, estimate_warnings, summarise_estimates
+from .stage import (
+    ESTIMATE_COLUMNS,
+    Estimates,
+    estimate_from_probabilities,
+    estimate_scores,
+    estimate_warnings,
+    summarise_estimates,
+)
 from .weights import density_ratio, effective_sample_size
 
 __all__ = [
