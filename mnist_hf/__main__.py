@@ -167,9 +167,30 @@ def write_preview(dataset: datasets.Dataset, path: str, names: Sequence[str], ro
     return path
 
 
+def format_size(n_bytes: int) -> str:
+    """A file size as a person reads it: MB from 0.1 MB up, KB below (a card is a few KB, not "0.0 MB").
+
+    Parameters
+    ----------
+    n_bytes : int
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_size(3 * 2**20), format_size(2048), format_size(100)
+    ('3.0 MB', '2.0 KB', '0.1 KB')
+    """
+    if n_bytes >= 0.1 * 2**20:
+        return f"{n_bytes / 2**20:.1f} MB"
+    return f"{n_bytes / 2**10:.1f} KB"
+
+
 def _list_files(result) -> None:
     for rel in result.files:
-        print(f"  {rel}  ({result.sizes[rel] / 2**20:.1f} MB)")
+        print(f"  {rel}  ({format_size(result.sizes[rel])})")
 
 
 def _export_cmd(args: argparse.Namespace) -> int:

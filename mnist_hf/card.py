@@ -90,8 +90,11 @@ def _metadata_note(cfg: Any, spec: Any) -> str:
         f"`{c.name}`: {c.description}" for c in spec.metadata) + "."
 
 
-def _section(prepared: Prepared) -> str:
+def _section(prepared: Prepared, repo_id: str | None = None) -> str:
     cfg = prepared.config
+    # The card is read on the Hub: its example names the repository when one is known, so it can
+    # be copied as it is; a plain export does not know where it will live.
+    source = repo_id or "REPO_OR_FOLDER"
     spec = SPECS[cfg.name]
     sizes = ", ".join(f"`{k}` {v.num_rows:,}" for k, v in prepared.dataset.items())
     image = ("PNG (`datasets.Image`)" if cfg.image_format == "png"
@@ -109,7 +112,7 @@ def _section(prepared: Prepared) -> str:
 
 ```python
 from datasets import load_dataset
-ds = load_dataset("REPO_OR_FOLDER", "{cfg.name}")
+ds = load_dataset("{source}", "{cfg.name}")
 ```
 
 ```bibtex
@@ -220,7 +223,8 @@ def data_file_patterns(data_files: Any) -> list[str]:
     return out
 
 
-def card_text(meta: dict[str, Any], text: str | None, prepared: Prepared, data_dir: str, where: str) -> str:
+def card_text(meta: dict[str, Any], text: str | None, prepared: Prepared, data_dir: str, where: str,
+              repo_id: str | None = None) -> str:
     """The card with ``prepared``'s configuration added or replaced, the others kept.
 
     Parameters
@@ -233,6 +237,9 @@ def card_text(meta: dict[str, Any], text: str | None, prepared: Prepared, data_d
         Its Parquet folder, relative to the card (``CONFIG/VERSION``).
     where : str
         How errors name the card.
+    repo_id : str, optional
+        The Hub repository the card is for: its ``load_dataset`` example names it (default: the
+        placeholder ``REPO_OR_FOLDER``).
 
     Returns
     -------
@@ -267,7 +274,7 @@ def card_text(meta: dict[str, Any], text: str | None, prepared: Prepared, data_d
         "# MNIST-family datasets\n\nImage classification datasets in MNIST's format, converted from their "
         "original IDX files by the `mnist-hf` builder (Parquet, one folder per configuration).\n\n"
     )
-    section = _section(prepared)
+    section = _section(prepared, repo_id)
     body = _SECTION.sub(lambda m: section if m.group("name") == name else m.group(0), body)
     if f"<!-- config: {name} -->" not in body:
         body = body.rstrip("\n") + "\n\n" + section

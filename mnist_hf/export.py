@@ -159,7 +159,8 @@ def _remove_unreferenced(out: Path, meta: dict[str, Any]) -> None:
                     os.rmdir(Path(root) / name)
 
 
-def commit_export(out: Path, prepared: Prepared, max_shard_bytes: int, where: str | None = None) -> ExportResult:
+def commit_export(out: Path, prepared: Prepared, max_shard_bytes: int, where: str | None = None,
+                  repo_id: str | None = None) -> ExportResult:
     """Write a prepared configuration into ``out`` (see the module docstring for the protocol).
 
     Parameters
@@ -172,6 +173,8 @@ def commit_export(out: Path, prepared: Prepared, max_shard_bytes: int, where: st
         Largest Arrow size of one Parquet shard.
     where : str, optional
         How errors name the card already in ``out`` (default: its path).
+    repo_id : str, optional
+        The Hub repository the export is for, named in the card's ``load_dataset`` example.
 
     Returns
     -------
@@ -191,7 +194,7 @@ def commit_export(out: Path, prepared: Prepared, max_shard_bytes: int, where: st
             os.mkdir(data)  # not mkdtemp's 0700: the folder is moved into the export as it is
             shards = _write_shards(prepared.dataset, data, max_shard_bytes)
             version = f"{name}/{_digest(data, shards)}"
-            new_card = card_text(meta, text, prepared, version, where or str(card_path))
+            new_card = card_text(meta, text, prepared, version, where or str(card_path), repo_id)
             with open(staging / CARD, "w", encoding="utf-8") as f:
                 f.write(new_card)
                 f.flush()
@@ -213,7 +216,7 @@ def commit_export(out: Path, prepared: Prepared, max_shard_bytes: int, where: st
 
 
 def export(config: str, out_dir: str | os.PathLike, *, max_shard_bytes: int = MAX_SHARD_BYTES,
-           **options: Any) -> ExportResult:
+           repo_id: str | None = None, **options: Any) -> ExportResult:
     """Prepare a configuration and write it to a folder as Parquet shards plus a dataset card.
 
     Other configurations already exported to ``out_dir`` stay; re-exporting a configuration
@@ -229,6 +232,9 @@ def export(config: str, out_dir: str | os.PathLike, *, max_shard_bytes: int = MA
         The export folder (created if needed).
     max_shard_bytes : int, default 256 MiB
         Largest Arrow size of one Parquet shard.
+    repo_id : str, optional
+        The Hub repository the folder is meant for (``push --dry-run``): the card's
+        ``load_dataset`` example names it instead of ``REPO_OR_FOLDER``.
     **options
         Builder options, as for :func:`mnist_hf.load` (``data_dir``, ``cache_dir``,
         ``validation_size``, ...).
@@ -263,7 +269,7 @@ def export(config: str, out_dir: str | os.PathLike, *, max_shard_bytes: int = MA
     ['README.md', 'test-00000-of-00001.parquet', 'train-00000-of-00001.parquet', 'validation-00000-of-00001.parquet']
     """
     check_folder(out_dir)
-    return commit_export(Path(out_dir), prepare(config, options), max_shard_bytes)
+    return commit_export(Path(out_dir), prepare(config, options), max_shard_bytes, repo_id=repo_id)
 
 
 def check_folder(path: str | os.PathLike) -> None:

@@ -274,7 +274,7 @@ def push(config: str, repo_id: str, *, token: str | None = None, private: bool =
     """
     hub_timeout = check_hub_timeout(hub_timeout)
     if dry_run is not None:
-        return export(config, dry_run, **options)
+        return export(config, dry_run, repo_id=repo_id, **options)
     prepared = prepare(config, options)  # bad local data is the caller's error, found before the token or the Hub
     token = _find_token(token)
 
@@ -332,7 +332,8 @@ def _upload(api: Any, repo_id: str, prepared: Any, remote: list[str]) -> ExportR
     with tempfile.TemporaryDirectory() as tmp:
         if CARD in remote:  # merge with the card already there (other configurations)
             shutil.copy(api.hf_hub_download(repo_id, CARD, repo_type="dataset"), Path(tmp) / CARD)
-        result = commit_export(Path(tmp), prepared, MAX_SHARD_BYTES, where=f"{repo_id}/{CARD} on the Hub")
+        result = commit_export(Path(tmp), prepared, MAX_SHARD_BYTES, where=f"{repo_id}/{CARD} on the Hub",
+                               repo_id=repo_id)
         sent = {rel.as_posix() for rel in result.files}
         operations = [CommitOperationAdd(path_in_repo=p, path_or_fileobj=str(Path(tmp) / p)) for p in sorted(sent)]
         operations += [CommitOperationDelete(path_in_repo=p) for p in remote

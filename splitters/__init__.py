@@ -36,6 +36,7 @@ _HOMES = {
     "ValidationSplitter": "base",
     "compare_strategies": "comparison",
     "default_models": "comparison",
+    "estimate_from_predictions": "comparison",
     "get": "registry",
     "get_metric": "metrics",
     "image_features": "features",

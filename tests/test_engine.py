@@ -1160,7 +1160,7 @@ def test_result_as_dict_json_markdown_and_files(quick_auc, tmp_path, monkeypatch
                            val_size=12, progress=False, estimate=False)
     d = r.to_dict()
     assert list(d) == ["metric", "labeled", "recommended", "summary", "table", "notes", "timings",
-                       "default_estimator", "ship", "warnings", "estimates", "estimate_summary"]
+                       "default_estimator", "ship", "warnings", "context", "estimates", "estimate_summary"]
     assert (d["metric"], d["labeled"], d["recommended"], d["notes"]) == ("accuracy", True, r.recommended, r.notes)
     pd.testing.assert_frame_equal(pd.DataFrame(d["summary"]), r.summary.reset_index())
     pd.testing.assert_frame_equal(pd.DataFrame(d["table"]), r.table)

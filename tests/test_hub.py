@@ -331,6 +331,7 @@ def test_card_section_describes_rows_features_and_use(image_format, words):
         in section
     assert "- Validation: No validation split" in section and "- Licence: `mit`." in section
     assert 'load_dataset("REPO_OR_FOLDER", "fashion_mnist")' in section
+    assert 'load_dataset("me/fm", "fashion_mnist")' in card_module._section(prepared, "me/fm")
 
 
 CARD_BY_HAND = """---
@@ -672,6 +673,17 @@ def test_dry_run_writes_and_lists_without_calling_the_hub(fake_hub, synthetic_di
     assert list(dry.glob("kmnist/*/test-00000-of-00001.parquet")) and [p.name for p in dry.iterdir() if p.is_dir()] == [
         "kmnist"]
     assert fake_hub.calls == [] and fake_hub.tokens == []
+    # the card can be copied as it is: its example names the repository, and small files are in KB
+    card = (dry / "README.md").read_text(encoding="utf-8")
+    assert f'load_dataset("{REPO}", "kmnist")' in card and "REPO_OR_FOLDER" not in card
+    assert "README.md  (" in out and " KB)" in out and "(0.0 MB)" not in out
+
+
+def test_file_sizes_read_in_kb_below_a_tenth_of_a_megabyte():
+    from mnist_hf.__main__ import format_size
+
+    assert [format_size(n) for n in (0, 500, 102_000, 2**20 // 10 + 1, 5 * 2**20)] == [
+        "0.0 KB", "0.5 KB", "99.6 KB", "0.1 MB", "5.0 MB"]
 
 
 @pytest.mark.parametrize("setup, code, fragment", [

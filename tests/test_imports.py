@@ -21,7 +21,8 @@ ENGINE = ("sklearn", "scipy", "joblib", "matplotlib", "splitters.comparison", "s
 # What ``splitters`` exported when its __init__ imported every module.
 PUBLIC = ["DEFAULT_STRATEGIES", "SCORE_METRICS", "STRATEGIES", "ClusterSplit", "ComparisonResult", "Flatten", "GroupSplit",
           "HeadSplit", "MaxMinSplit", "Metric", "RandomSplit", "SplitSizeWarning", "TailSplit", "TargetMatchedSplit",
-          "ValidationSplitter", "compare_strategies", "default_models", "get", "get_metric", "image_features",
+          "ValidationSplitter", "compare_strategies", "default_models",
+          "estimate_from_predictions", "get", "get_metric", "image_features",
           "resolve_size", "split_dataset"]
 
 

@@ -180,7 +180,7 @@ def test_written_report_holds_the_same_tables(tmp_path, monkeypatch):
     # The plots are judged below; here only what report.md holds.
     monkeypatch.setattr(Figure, "savefig", lambda self, path, **kw: open(path, "wb").close())
     paths = write_report(_result(), str(tmp_path))
-    assert set(paths) == {"json", "markdown", "val_vs_test", "gap", "distances", "estimates"}
+    assert set(paths) == {"json", "markdown", "html", "val_vs_test", "gap", "distances", "estimates"}
     written = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert _tables(written) == _tables(markdown(_result()))
     assert len(_tables(written)) == 3

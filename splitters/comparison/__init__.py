@@ -2,7 +2,8 @@
 
 ``plan`` (inputs checked once; ``options`` and ``zoo`` say what runs), ``splits``, ``fits``,
 ``diagnostics`` (the table of label-free diagnostics) and ``summary`` are the stages; ``engine``
-runs them (:func:`compare_strategies`) and ``result`` is what it returns; ``report`` and ``plots``
+runs them (:func:`compare_strategies`) and ``result`` is what it returns; with
+:func:`estimate_from_predictions`, the estimates for a user's own predictions; ``report`` and ``plots``
 write it out. May import the strategies (``splitters.base``, ``registry``, ``distances``),
 :mod:`splitters.metrics` and :mod:`splitters.estimation`; never ``mnist_hf``.
 
@@ -12,7 +13,7 @@ True
 """
 
 from .diagnostics import DIAGNOSTICS, Diagnostic, Diagnostics, diagnose
-from .engine import compare_strategies
+from .engine import compare_strategies, estimate_from_predictions
 from .fits import TABLE_COLUMNS, Fits, Predictions, fit_models
 from .options import DEFAULTS, ComparisonOptions
 from .plan import Plan, plan_comparison
@@ -38,6 +39,7 @@ __all__ = [
     "compare_strategies",
     "default_models",
     "diagnose",
+    "estimate_from_predictions",
     "estimates_markdown",
     "fit_models",
     "make_splits",

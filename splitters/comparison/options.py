@@ -35,6 +35,7 @@ class ComparisonOptions:
     backend: str | None = None
     progress: bool = True
     estimate: bool = True
+    context: Mapping[str, Any] | None = None
 
 
 DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(ComparisonOptions)}

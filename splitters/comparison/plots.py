@@ -7,6 +7,32 @@ import numpy as np
 from .. import estimation
 
 
+def title(result) -> str:
+    """What the comparison was about, in a few words: the dataset and shift when known.
+
+    Parameters
+    ----------
+    result : ComparisonResult
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> title(SimpleNamespace(context={"dataset": "mnist", "shift": "rotate:30"}))
+    'mnist, shift rotate:30'
+    >>> title(SimpleNamespace(context={}))
+    'your data'
+    """
+    context = getattr(result, "context", None) or {}
+    parts = [str(context["dataset"])] if context.get("dataset") else []
+    if context.get("shift"):
+        parts.append(f"shift {context['shift']}")
+    return ", ".join(parts) or "your data"
+
+
 def _colors(names: list[str]) -> dict:
     import matplotlib.pyplot as plt
 
@@ -40,7 +66,7 @@ def plot_val_vs_test(result, path: str) -> str:
         ax.plot([lo, hi], [lo, hi], color="grey", lw=1, ls="--", label="validation = test")
     ax.set_xlabel(f"test {result.metric}")
     ax.set_ylabel(f"validation {result.metric}")
-    ax.set_title("Each point: one model (mean over repeats)")
+    ax.set_title(f"Validation vs test, {title(result)}\n(each point: one model, mean over repeats)", fontsize=10)
     ax.legend(fontsize=8)
     return _save(fig, path)
 
@@ -56,7 +82,8 @@ def plot_gap(result, path: str) -> str:
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.bar(names, s.mae.fillna(0.0), yerr=s.mae_std.fillna(0.0), color=[colors[n] for n in names], capsize=4)
     ax.set_ylabel(f"mean |validation - test| ({result.metric})")
-    ax.set_title("Gap per strategy (error bars: spread over repeats)")
+    ax.set_xlabel("split strategy")
+    ax.set_title(f"Gap per strategy, {title(result)} (error bars: spread over repeats)", fontsize=10)
     return _save(fig, path)
 
 
@@ -78,7 +105,10 @@ def plot_distances(result, path: str) -> str:
         bins = np.linspace(0, float(max(d["validation"].max(), d["test"].max())) or 1.0, 40)
         ax.hist(d["validation"], bins=bins, alpha=0.6, density=True, label="validation", color=colors[name])
         ax.hist(d["test"], bins=bins, alpha=0.5, density=True, label="test", color="black", histtype="step")
-    axes[0][0].legend(fontsize=8)
+    axes[0][0].set_ylabel("share of rows (density)", fontsize=8)
+    if axes[0][0].get_legend_handles_labels()[0]:  # a result read from JSON has no distances to show
+        axes[0][0].legend(fontsize=8)
+    fig.suptitle(f"Distance to the nearest training row: validation vs test rows, {title(result)}", fontsize=10)
     return _save(fig, path)
 
 
@@ -103,7 +133,8 @@ def plot_estimates(result, path: str) -> str | None:
     if est is None or est.empty:
         return None
     if "test_score" in est:
-        return plot_estimated_vs_true(est, "strategy", result.default_estimator, path)
+        return plot_estimated_vs_true(est, "strategy", result.default_estimator, path,
+                                      title=f"Estimated vs true test accuracy, {title(result)}")
     per_model = estimation.model_estimates(est, result.ship["strategy"], result.default_estimator)
     fig, ax = plt.subplots(figsize=(7, 3.5))
     x = np.arange(len(per_model))
@@ -111,12 +142,15 @@ def plot_estimates(result, path: str) -> str | None:
                 fmt="o", capsize=4, label=f"estimated target ({result.default_estimator})")
     ax.scatter(x, per_model.val_score, marker="x", color="black", label="validation")
     ax.set_xticks(x, per_model.index, rotation=30, fontsize=8)
+    ax.set_xlabel("model")
     ax.set_ylabel("accuracy")
+    ax.set_title(f"Estimated target accuracy (95% interval), {title(result)}; "
+                 f"validation parts of {result.ship['strategy']}", fontsize=10)
     ax.legend(fontsize=8)
     return _save(fig, path)
 
 
-def plot_estimated_vs_true(estimates, by: str, default_estimator: str, path: str) -> str:
+def plot_estimated_vs_true(estimates, by: str, default_estimator: str, path: str, title: str | None = None) -> str:
     """PNG: one panel per estimator, its estimates against the true test accuracy, coloured by ``by``.
 
     Parameters
@@ -129,6 +163,8 @@ def plot_estimated_vs_true(estimates, by: str, default_estimator: str, path: str
         Marked "(default)" in its panel's title.
     path : str
         Where to write the PNG.
+    title : str, optional
+        The figure's title (default: "Estimated vs true test accuracy, per estimator").
 
     Returns
     -------
@@ -157,4 +193,5 @@ def plot_estimated_vs_true(estimates, by: str, default_estimator: str, path: str
     for ax in axes[:, 0]:
         ax.set_ylabel("estimated", fontsize=8)
     axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title or "Estimated vs true test accuracy, per estimator", fontsize=10)
     return _save(fig, path)

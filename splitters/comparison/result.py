@@ -30,7 +30,9 @@ class ComparisonResult:
     the model to ship on the recommended strategy (validation's pick unless the estimates tell
     the models apart; see :func:`splitters.estimation.model_to_ship`); ``warnings``, what a reader
     must see before any estimate (estimates without a basis, failed predictions, a metric that
-    cannot be estimated).
+    cannot be estimated). ``context``: what was compared, shown at the top of the report
+    (``dataset``, ``shift``, ``command`` from the caller; ``pool``, ``validation``, ``test``,
+    ``models``, ``strategies``, ``metric``, ``date`` from the run).
 
     Examples
     --------
@@ -53,6 +55,7 @@ class ComparisonResult:
     estimate_summary: pd.DataFrame | None = None
     ship: dict[str, Any] | None = None
     warnings: list[str] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """Everything but the distances, as plain Python (what ``results.json`` holds)."""
@@ -67,6 +70,7 @@ class ComparisonResult:
             "default_estimator": self.default_estimator,
             "ship": self.ship,
             "warnings": self.warnings,
+            "context": self.context,
             "estimates": None if self.estimates is None else self.estimates.to_dict(orient="records"),
             "estimate_summary": None if self.estimate_summary is None or self.estimate_summary.empty
             else self.estimate_summary.reset_index().to_dict(orient="records"),
@@ -105,7 +109,7 @@ class ComparisonResult:
             default_estimator=d.get("default_estimator"),
             estimate_summary=None if est_summary is None
             else pd.DataFrame.from_records(est_summary).set_index(["strategy", "estimator"]),
-            ship=d.get("ship"), warnings=d.get("warnings", []))
+            ship=d.get("ship"), warnings=d.get("warnings", []), context=d.get("context") or {})
 
     @classmethod
     def read(cls, path: str | Path) -> ComparisonResult:
@@ -151,6 +155,32 @@ class ComparisonResult:
         """The summary as a Markdown table (see :func:`splitters.comparison.report.markdown`)."""
         return markdown(self)
 
-    def write(self, out_dir: str) -> dict[str, str]:
-        """Write ``results.json``, ``report.md`` and the PNG plots to ``out_dir``; return the paths."""
+    def write(self, out_dir: str, context: dict[str, Any] | None = None) -> dict[str, str]:
+        """Write ``results.json``, ``report.md``, ``report.html`` and the PNG plots to ``out_dir``.
+
+        Parameters
+        ----------
+        out_dir : str
+            Created if missing.
+        context : dict, optional
+            More of what was compared (``dataset``, ``shift``, ``command``, ...), added to
+            :attr:`context` (and kept there) before writing.
+
+        Returns
+        -------
+        dict of str to str
+            Output kind -> path (see :func:`splitters.comparison.report.write_report`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> r = ComparisonResult(table=pd.DataFrame(), summary=pd.DataFrame({"strategy": ["tail"], "nn_shift": [0.1],
+        ...                      "adv_auc": [0.5]}).set_index("strategy"), recommended="tail", metric="accuracy",
+        ...                      labeled=False)
+        >>> paths = r.write(tempfile.mkdtemp(), context={"dataset": "mnist"})
+        >>> sorted(paths)[:3], r.context
+        (['distances', 'html', 'json'], {'dataset': 'mnist'})
+        """
+        if context:
+            self.context = {**self.context, **dict(context)}
         return write_report(self, out_dir)

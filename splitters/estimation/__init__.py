@@ -28,7 +28,14 @@ from .floor import line_floor
 from .intervals import Z95, estimate_accuracies
 from .predictions import GroupPredictions, confidence
 from .shipping import model_estimates, model_to_ship
-from .stage import ESTIMATE_COLUMNS, Estimates, estimate_scores, estimate_warnings, summarise_estimates
+from .stage import (
+    ESTIMATE_COLUMNS,
+    Estimates,
+    estimate_from_probabilities,
+    estimate_scores,
+    estimate_warnings,
+    summarise_estimates,
+)
 from .weights import density_ratio, effective_sample_size
 
 __all__ = [
@@ -48,6 +55,7 @@ __all__ = [
     "doc",
     "effective_sample_size",
     "estimate_accuracies",
+    "estimate_from_probabilities",
     "estimate_scores",
     "estimate_warnings",
     "fit_agreement_line",

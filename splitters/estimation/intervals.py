@@ -128,10 +128,12 @@ def spread(est: np.ndarray, boots: np.ndarray, fit: LineFit | None) -> np.ndarra
         return Z95 * np.sqrt(np.nan_to_num(se) ** 2 + m_line**2)
 
 
-def _bootstrap(cs: list[Compact], n_boot: int, n_target: int, rng: np.random.Generator) -> list[Points]:
+def _bootstrap(cs: list[Compact], n_boot: int, n_target: int, rng: np.random.Generator, bar=None) -> list[Points]:
     """``n_boot`` replicates of the zoo's point estimates, target and validation rows resampled."""
     boots = []
     for _ in range(n_boot):
+        if bar is not None:
+            bar.update(1)
         it = rng.integers(0, n_target, n_target)
         rs = [c.take(rng.integers(0, c.correct.shape[1], c.correct.shape[1]), it) for c in cs]
         boots.append(point_estimates(rs))
@@ -179,6 +181,7 @@ def estimate_accuracies(
     n_boot: int = 100,
     random_state: int = 0,
     zoo_key: Callable = lambda key: key[0],
+    progress: bool = False,
 ) -> tuple[pd.DataFrame, dict]:
     """Every estimator's estimate of every model's target accuracy, with a 95% interval.
 
@@ -193,6 +196,8 @@ def estimate_accuracies(
     zoo_key : callable
         Maps a group key to the zoo it belongs to: agreement-on-the-line fits one line per zoo
         (default: per strategy, over its repeats).
+    progress : bool, default=False
+        Show a progress bar over the bootstrap replicates (tqdm), which take most of the time.
 
     Returns
     -------
@@ -226,10 +231,11 @@ def estimate_accuracies(
         zoos.setdefault(zoo_key(k), []).append(k)
     rng = np.random.default_rng(random_state)
     records, info = [], {"lines": {}, "kappa_lines": {}, "ess": {}, "chance": {}}
+    bar = _progress_bar(n_boot * len(zoos)) if progress else None
     for z, members in zoos.items():
         cs = [compacts[k] for k in members]
         point = point_estimates(cs)
-        boots = _bootstrap(cs, n_boot, n_target, rng)
+        boots = _bootstrap(cs, n_boot, n_target, rng, bar)
         for field_, line in (("lines", "aline"), ("kappa_lines", "aline_kappa")):
             fit = point.lines.get(line)
             info[field_][z] = None if fit is None else fit.__dict__.copy()
@@ -241,4 +247,13 @@ def estimate_accuracies(
             if len(names) != len(c.correct):
                 raise ValueError(f"group {k!r}: {len(names)} model names for {len(c.correct)} models")
             records += _group_records(k, names, point, boots, gi)
+    if bar is not None:
+        bar.close()
     return pd.DataFrame(records), info
+
+
+def _progress_bar(total: int):
+    """A tqdm bar over the bootstrap replicates, as the fit stage shows one over the fits."""
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="estimates", unit="replicate")
