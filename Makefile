@@ -39,14 +39,15 @@ $(VENVB)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) scripts/maintenance/update_results.py --demo-only $(DATA_ARG) --out $(OUT)
 
-# README's comparison tables: the two demo comparisons into docs/results, the machine they ran on,
-# and README's marked blocks rewritten from the JSON (tests/test_readme_results.py checks they agree).
+# The comparison tables of README and docs/guide/comparison.md: the two demo comparisons into docs/results,
+# the machine they ran on, and both pages' marked blocks rewritten from the JSON (tests/test_readme_results.py
+# checks they agree).
 .PHONY: results results-spread
 results: $(VENV)/.installed
 	$(PY) scripts/maintenance/update_results.py $(DATA_ARG)
 
 # How far the figures move under other BLAS kernels / thread counts (docs/results/spread.md); then
-# README quotes it (the render step of `make results`, without re-running the comparisons).
+# README and the docs quote it (the render step of `make results`, without re-running the comparisons).
 results-spread: $(VENV)/.installed
 	$(PY) scripts/maintenance/results_spread.py $(DATA_ARG)
 	$(PY) scripts/maintenance/update_results.py --render-only

@@ -119,7 +119,7 @@ def _machine_text(machine: dict, spread: dict | None) -> str:
 
 
 def render_blocks(results_dir: str | Path) -> dict[str, str]:
-    """README's marked blocks, rendered from the files in ``results_dir``.
+    """The marked blocks (README's and docs/guide/comparison.md's), rendered from the files in ``results_dir``.
 
     Parameters
     ----------
@@ -151,7 +151,7 @@ def render_blocks(results_dir: str | Path) -> dict[str, str]:
 
 
 def read_blocks(text: str) -> dict[str, str]:
-    """The marked blocks of a README: name -> body (without the marker lines).
+    """The marked blocks of a page (README, a docs page): name -> body (without the marker lines).
 
     Examples
     --------
@@ -284,7 +284,8 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", help="folder with the IDX files (otherwise: system copy or download)")
     p.add_argument("--out", default=str(REPO / "docs" / "results"))
     p.add_argument("--readme", default=str(REPO / "README.md"))
-    p.add_argument("--render-only", action="store_true", help="only rewrite README from the files in --out")
+    p.add_argument("--render-only", action="store_true",
+                   help="only rewrite README and docs/guide/comparison.md from the files in --out")
     p.add_argument("--demo-only", action="store_true",
                    help="only run the demo comparisons into --out (`make demo`); README and machine.json untouched")
     args = p.parse_args(argv)
