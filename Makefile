@@ -1,4 +1,4 @@
-# Two entry points: `make demo` (the main job) and `make test` (everything CI checks).
+# Two entry points: `make demo` (the main job) and `make test` (everything CI checks, the docs build included).
 # Each creates its virtual environments on first use.
 PYTHON ?= python3
 VENV := .venv
@@ -12,12 +12,12 @@ OUT ?= reports
 DATA ?= $(wildcard ../shared/data/fashion-mnist)
 DATA_ARG := $(if $(DATA),--data-dir $(DATA),)
 
-.PHONY: demo test test-main test-ds3 lint bench clean
+.PHONY: demo test test-main test-ds3 lint docs bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,dask]' 'datasets>=5,<6' 'torch==2.13.0'
+	$(PY) -m pip install -q -e '.[dev,dask,docs]' 'datasets>=5,<6' 'torch==2.13.0'
 	touch $@
 
 # datasets 3.6 is the last release that runs loading scripts.
@@ -39,14 +39,15 @@ $(VENVB)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(PY) scripts/maintenance/update_results.py --demo-only $(DATA_ARG) --out $(OUT)
 
-# README's comparison tables: the two demo comparisons into docs/results, the machine they ran on,
-# and README's marked blocks rewritten from the JSON (tests/test_readme_results.py checks they agree).
+# The comparison tables of README and docs/guide/comparison.md: the two demo comparisons into docs/results,
+# the machine they ran on, and both pages' marked blocks rewritten from the JSON (tests/test_readme_results.py
+# checks they agree).
 .PHONY: results results-spread
 results: $(VENV)/.installed
 	$(PY) scripts/maintenance/update_results.py $(DATA_ARG)
 
 # How far the figures move under other BLAS kernels / thread counts (docs/results/spread.md); then
-# README quotes it (the render step of `make results`, without re-running the comparisons).
+# README and the docs quote it (the render step of `make results`, without re-running the comparisons).
 results-spread: $(VENV)/.installed
 	$(PY) scripts/maintenance/results_spread.py $(DATA_ARG)
 	$(PY) scripts/maintenance/update_results.py --render-only
@@ -60,7 +61,14 @@ test-main: $(VENV)/.installed
 test-ds3: $(VENV3)/.installed
 	$(PY3) -m pytest -p no:doctest -o addopts="-ra --strict-markers" -m "loading_script" tests
 
-test: lint test-main test-ds3
+# The documentation site (Sphinx, pydata-sphinx-theme, numpydoc, MyST) in docs/_build/html; a warning
+# (a broken reference, a stale API name, a bad docstring) fails the build. The API pages are generated
+# into docs/api on each build.
+docs: $(VENV)/.installed
+	rm -rf docs/api
+	$(PY) -m sphinx -b html -W --keep-going -q docs docs/_build/html
+
+test: lint test-main test-ds3 docs
 
 # A long fuzzing run of the IDX reader (the test suite runs a short one): make fuzz FUZZ_SECONDS=600
 FUZZ_SECONDS ?= 300
@@ -85,4 +93,4 @@ bench: $(VENVB)/.installed
 	$(PYB) scripts/benchmarks/bench_read.py $(DATA_ARG)
 
 clean:
-	rm -rf $(VENV) $(VENV3) $(VENVB) .pytest_cache
+	rm -rf $(VENV) $(VENV3) $(VENVB) .pytest_cache docs/_build docs/api

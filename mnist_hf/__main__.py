@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 import typing
 from collections.abc import Sequence
@@ -226,7 +227,9 @@ def build_parser() -> argparse.ArgumentParser:
     >>> build_parser().parse_args(["push", "mnist", "me/mnist", "--private"]).private
     True
     """
-    parser = argparse.ArgumentParser(prog="python -m mnist_hf", description=__doc__.splitlines()[0])
+    # The installed command (`mnist-hf`, from pyproject's [project.scripts]) or `python -m mnist_hf`.
+    prog = "mnist-hf" if os.path.basename(sys.argv[0]) == "mnist-hf" else "python -m mnist_hf"
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("prepare", help="download/verify/convert a dataset into the datasets cache",
                        description="Exit codes: 0 prepared, 2 bad input (a file, folder or option: one line names "

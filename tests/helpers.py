@@ -70,7 +70,7 @@ def cache_is_clean(cache_dir: Path) -> bool:
 
 def cache_leftovers(cache_dir: Path) -> list[str]:
     """Everything left in a cache after a failed prepare except datasets' empty lock files and
-    the folders holding them (datasets keeps lock files by design; see README "Bad input")."""
+    the folders holding them (datasets keeps lock files by design; see docs/guide/reliability.md, "Bad input")."""
     if not cache_dir.exists():
         return []
     left = []

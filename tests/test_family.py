@@ -400,13 +400,13 @@ def test_export_lists_the_new_configs_with_their_metadata(qmnist_files, tmp_path
     assert letters.features["label"].names[:3] == ["a", "b", "c"]
 
 
-# --- writer-population comparison (scripts/compare_splits.py) ------------------------------------------
+# --- writer-population comparison (compare-splits: mnist_compare/cli.py) --------------------------------
 
 
 def _compare_script():
-    from helpers import load_script
+    from mnist_compare import cli
 
-    return load_script("compare_splits")
+    return cli
 
 
 def test_compare_pool_and_test_from_different_writer_populations(qmnist_files, tmp_path, capsys, monkeypatch):

@@ -118,6 +118,8 @@ ROOMS = {
     "comparison": ("splitters.comparison", {"splitters.comparison", "splitters.estimation", "splitters.metrics",
                                             *STRATEGY_MODULES}),
     "mnist_hf": ("mnist_hf", {"mnist_hf", "splitters.rules"}),
+    # the package that joins the two (the compare-splits command) may import both
+    "mnist_compare": ("mnist_compare", {"mnist_compare", "mnist_hf", "splitters"}),
 }
 REPO_ROOT = Path(splitters.__file__).resolve().parents[1]
 
@@ -143,7 +145,7 @@ def _imports(path: Path) -> set[str]:
                 found.add(".".join([*base, node.module]) if node.level else node.module)
             else:
                 found |= {".".join([*base, a.name]) for a in node.names}
-    return {m for m in found if m.split(".")[0] in ("splitters", "mnist_hf")}
+    return {m for m in found if m.split(".")[0] in ("splitters", "mnist_hf", "mnist_compare")}
 
 
 def _within(module: str, allowed) -> bool:

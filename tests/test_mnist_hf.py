@@ -163,7 +163,7 @@ def test_bad_input_gives_clear_error_and_clean_cache(synthetic_dir, tmp_path, ca
     if error is not MissingFilesError:
         assert str(data_dir) in str(err.value)  # names the file
     assert cache_is_clean(tmp_path / "cache")
-    assert cache_leftovers(tmp_path / "cache") == []  # only datasets' empty lock files (README "Bad input")
+    assert cache_leftovers(tmp_path / "cache") == []  # only datasets' empty lock files (docs/guide/reliability.md, "Bad input")
 
 
 def test_missing_files_lists_what_was_found(synthetic_dir, tmp_path):

@@ -1,4 +1,5 @@
-"""README's comparison figures are exactly what docs/results renders to (scripts/maintenance/update_results.py)."""
+"""README's and the docs' comparison figures are exactly what docs/results renders to
+(scripts/maintenance/update_results.py): one `make results` run behind both."""
 
 from __future__ import annotations
 
@@ -20,14 +21,21 @@ def _load(name: str):
 update_results = _load("maintenance/update_results")
 
 
-def test_readme_tables_equal_docs_results():
-    readme = update_results.read_blocks((REPO / "README.md").read_text(encoding="utf-8"))
-    rendered = update_results.render_blocks(RESULTS)
-    assert set(readme) == set(rendered), "README's result markers and the rendered blocks differ"
-    assert {"no_shift:summary", "rotate30:summary", "rotate30:estimates", "machine"} <= set(rendered)
+@pytest.mark.parametrize("page", sorted(update_results.PAGES))
+def test_readme_and_docs_tables_equal_docs_results(page):
+    shown = update_results.read_blocks((REPO / page).read_text(encoding="utf-8"))
+    rendered = update_results.page_blocks(RESULTS, update_results.PAGES[page])
+    assert set(shown) == set(rendered), f"{page}'s result markers and the rendered blocks differ"
     for name, body in rendered.items():
-        assert readme[name] == body, (f"README block {name!r} is not what docs/results gives: run "
-                                      "`make results` (or scripts/maintenance/update_results.py --render-only)")
+        assert shown[name] == body, (f"{page} block {name!r} is not what docs/results gives: run "
+                                     "`make results` (or scripts/maintenance/update_results.py --render-only)")
+
+
+def test_the_pages_show_every_block_and_readme_the_headline():
+    rendered = update_results.render_blocks(RESULTS)
+    assert {"no_shift:summary", "rotate30:summary", "rotate30:estimates", "machine"} <= set(rendered)
+    assert update_results.PAGES["README.md"] == ("rotate30:estimates",)
+    assert None in update_results.PAGES.values()  # one page (the comparison guide) shows them all
 
 
 def test_rendered_summary_is_the_reports_table_with_spread():
@@ -41,14 +49,15 @@ def test_rendered_summary_is_the_reports_table_with_spread():
 
 def test_a_hand_edited_number_is_caught(tmp_path):
     text = (REPO / "README.md").read_text(encoding="utf-8")
-    body = update_results.read_blocks(text)["rotate30:summary"]
-    number = re.search(r"\d\.\d{3}", body).group()
-    edited = text.replace(body, body.replace(number, "9.999", 1), 1)
-    assert update_results.read_blocks(edited) != update_results.render_blocks(RESULTS)
+    body = update_results.read_blocks(text)["rotate30:estimates"]
+    number = re.search(r"\d+\.\d", body).group()
+    edited = text.replace(body, body.replace(number, "99.9", 1), 1)
+    headline = update_results.page_blocks(RESULTS, update_results.README_BLOCKS)
+    assert update_results.read_blocks(edited) != headline
     readme = tmp_path / "README.md"
     readme.write_text(edited, encoding="utf-8")
     assert update_results.update_readme(readme, RESULTS) is True  # restored from docs/results
-    assert update_results.read_blocks(readme.read_text(encoding="utf-8")) == update_results.render_blocks(RESULTS)
+    assert update_results.read_blocks(readme.read_text(encoding="utf-8")) == headline
 
 
 def test_results_regenerated_without_readme_are_caught(tmp_path):
@@ -58,8 +67,8 @@ def test_results_regenerated_without_readme_are_caught(tmp_path):
     doc = json.loads(path.read_text(encoding="utf-8"))
     doc["summary"][0]["mae"] += 0.01
     path.write_text(json.dumps(doc), encoding="utf-8")
-    readme = update_results.read_blocks((REPO / "README.md").read_text(encoding="utf-8"))
-    assert readme["rotate30:summary"] != update_results.render_blocks(results)["rotate30:summary"]
+    guide = update_results.read_blocks((REPO / "docs" / "guide" / "comparison.md").read_text(encoding="utf-8"))
+    assert guide["rotate30:summary"] != update_results.render_blocks(results)["rotate30:summary"]
 
 
 def test_missing_or_unknown_markers_are_an_error():

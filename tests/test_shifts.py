@@ -1,14 +1,15 @@
-"""scripts/shifts.py: the shifted test sets of the comparison scripts."""
+"""mnist_compare/shifts.py: the shifted test sets of the comparison command and the benchmarks."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import load_script
+
+from mnist_compare import shifts
 
 
 def _load():
-    return load_script("shifts")
+    return shifts
 
 
 apply_shift = _load().apply_shift

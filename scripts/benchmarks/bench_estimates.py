@@ -32,11 +32,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # scripts/, for shifts.py
-from shifts import apply_shift
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))  # the checkout
 import mnist_hf
 import splitters
+from mnist_compare.shifts import apply_shift
 from splitters.comparison.plots import plot_estimated_vs_true
 from splitters.estimation import DEFAULT_ESTIMATOR, ESTIMATORS
 

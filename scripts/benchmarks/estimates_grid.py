@@ -35,11 +35,10 @@ import numpy as np
 import pandas as pd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
-from shifts import apply_shift  # noqa: E402
-
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the checkout
 import mnist_hf  # noqa: E402
 import splitters  # noqa: E402
+from mnist_compare.shifts import apply_shift  # noqa: E402
 
 SHARED = os.path.join(HERE, "..", "..", "..", "shared", "data")
 

@@ -27,7 +27,7 @@ except ImportError:  # Python 3.10: mutmut depends on the toml package there
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / "mutants"
 DOCS = REPO / "docs" / "mutation"
-COPIED = ("mnist_hf", "splitters", "tests", "scripts")
+COPIED = ("mnist_hf", "splitters", "mnist_compare", "tests", "scripts")
 DETECTED = ("killed", "timeout")
 UNDECIDED = (*DETECTED, "not checked")
 

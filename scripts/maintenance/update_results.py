@@ -1,13 +1,15 @@
-"""Regenerate the comparison figures README shows: run the two `make demo` comparisons into
-docs/results, record the machine, and rewrite README's marked tables from the JSON.
+"""Regenerate the comparison figures README and the docs show: run the two `make demo` comparisons
+into docs/results, record the machine, and rewrite the marked tables of README and of the
+comparison guide (docs/guide/comparison.md) from the JSON.
 
     python scripts/maintenance/update_results.py [--data-dir D] [--out docs/results] [--readme README.md]
         [--render-only | --demo-only]
 
-README's figures sit between markers, ``<!-- results:NAME -->`` ... ``<!-- /results -->``; every
+The figures sit between markers, ``<!-- results:NAME -->`` ... ``<!-- /results -->``; every
 block is rendered from docs/results (``results.json`` of each comparison, ``machine.json``,
-``spread.json``) with the report's own Markdown functions, so README and docs/results cannot
-disagree (tests/test_readme_results.py checks it). ``--render-only`` rewrites README from the
+``spread.json``) with the report's own Markdown functions, so README, the docs and docs/results
+cannot disagree (tests/test_readme_results.py checks it). README shows the headline blocks
+(:data:`PAGES`), the comparison guide every block. ``--render-only`` rewrites both pages from the
 files already there, without running anything; ``--demo-only`` (``make demo``) runs the comparisons
 into ``--out`` and stops there. The cross-machine spread quoted next to the
 tables is measured separately by scripts/maintenance/results_spread.py (``make results-spread``).
@@ -38,6 +40,9 @@ LABELS = {"no_shift": "no shift", "rotate30": "rotate:30"}
 # README shows the label-free estimates of the shifted case only (without a shift they equal validation).
 ESTIMATES_SHOWN = ("rotate30",)
 DATASET = "fashion_mnist"
+# The pages holding rendered blocks, relative to the checkout, and which blocks each shows (None: all).
+README_BLOCKS = ("rotate30:estimates",)  # README's one headline table: the label-free estimate
+PAGES = {"README.md": README_BLOCKS, "docs/guide/comparison.md": None}
 BLOCK = re.compile(r"<!-- results:(?P<name>[\w:]+) -->\n(?P<body>.*?)\n?<!-- /results -->", re.S)
 
 
@@ -114,7 +119,7 @@ def _machine_text(machine: dict, spread: dict | None) -> str:
 
 
 def render_blocks(results_dir: str | Path) -> dict[str, str]:
-    """README's marked blocks, rendered from the files in ``results_dir``.
+    """The marked blocks (README's and docs/guide/comparison.md's), rendered from the files in ``results_dir``.
 
     Parameters
     ----------
@@ -146,7 +151,7 @@ def render_blocks(results_dir: str | Path) -> dict[str, str]:
 
 
 def read_blocks(text: str) -> dict[str, str]:
-    """The marked blocks of a README: name -> body (without the marker lines).
+    """The marked blocks of a page (README, a docs page): name -> body (without the marker lines).
 
     Examples
     --------
@@ -252,13 +257,26 @@ def run_compare(args: list[str], env: dict[str, str] | None = None, log: Path | 
             "stages": stages}
 
 
-def update_readme(readme: Path, results_dir: Path) -> bool:
-    """Rewrite README's marked blocks from ``results_dir``; return whether anything changed."""
-    text = readme.read_text(encoding="utf-8")
-    new = replace_blocks(text, render_blocks(results_dir))
+def page_blocks(results_dir: str | Path, names=None) -> dict[str, str]:
+    """The rendered blocks a page shows: those of ``names`` (a page's entry in :data:`PAGES`), or all."""
+    blocks = render_blocks(results_dir)
+    return blocks if names is None else {k: blocks[k] for k in names}
+
+
+def update_page(page: Path, results_dir: Path, names=None) -> bool:
+    """Rewrite a page's marked blocks (those of ``names``, or all) from ``results_dir``; return whether
+    anything changed."""
+    text = page.read_text(encoding="utf-8")
+    new = replace_blocks(text, page_blocks(results_dir, names))
     if new != text:
-        readme.write_text(new, encoding="utf-8")
+        page.write_text(new, encoding="utf-8")
     return new != text
+
+
+def update_readme(readme: Path, results_dir: Path) -> bool:
+    """Rewrite README's marked blocks (:data:`README_BLOCKS`) from ``results_dir``; return whether
+    anything changed."""
+    return update_page(readme, results_dir, README_BLOCKS)
 
 
 def main(argv=None) -> int:
@@ -266,7 +284,8 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", help="folder with the IDX files (otherwise: system copy or download)")
     p.add_argument("--out", default=str(REPO / "docs" / "results"))
     p.add_argument("--readme", default=str(REPO / "README.md"))
-    p.add_argument("--render-only", action="store_true", help="only rewrite README from the files in --out")
+    p.add_argument("--render-only", action="store_true",
+                   help="only rewrite README and docs/guide/comparison.md from the files in --out")
     p.add_argument("--demo-only", action="store_true",
                    help="only run the demo comparisons into --out (`make demo`); README and machine.json untouched")
     args = p.parse_args(argv)
@@ -282,9 +301,11 @@ def main(argv=None) -> int:
         machine = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    **machine_info(), "runs": runs}
         (out / "machine.json").write_text(json.dumps(machine, indent=2) + "\n", encoding="utf-8")
-    changed = update_readme(readme, out)
-    print(f"{readme}: {'updated' if changed else 'already up to date'} from {out}; "
-          f"took {time.perf_counter() - t:.0f} s", flush=True)
+    for page, names in PAGES.items():
+        path = readme if page == "README.md" else REPO / page
+        changed = update_page(path, out, names)
+        print(f"{path}: {'updated' if changed else 'already up to date'} from {out}", flush=True)
+    print(f"took {time.perf_counter() - t:.0f} s", flush=True)
     return 0
 
 
