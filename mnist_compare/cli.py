@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import shlex
 import sys
 import time
 
@@ -210,6 +211,8 @@ def main(argv=None, prog: str = PROG) -> int:
         The exit code: 0, or the fault's code.
     """
     args = parse_args(argv, prog)
+    # The report says which command made it (shell-quoted, so it can be pasted back).
+    args.command = shlex.join([args.prog, *(sys.argv[1:] if argv is None else argv)])
     try:
         return _run(args)
     except Exception as e:
@@ -258,6 +261,7 @@ def _run(args: argparse.Namespace) -> int:
             X, y, X_test, y_test, strategies=args.strategies, models=args.models, metric=args.metric,
             repeats=args.repeats, random_state=args.seed, n_jobs=args.n_jobs, val_size=val_size,
             groups=groups, backend=args.backend,
+            context={"dataset": args.dataset, "shift": _shift_label(args), "command": args.command},
         )
     stages["compare"] = time.perf_counter() - t
 

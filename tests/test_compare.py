@@ -12,6 +12,7 @@ from helpers import DropClass
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
+import splitters
 from splitters import RandomSplit, TailSplit, compare_strategies
 from splitters.base import ValidationSplitter
 from splitters.metrics import distribution_shift, gap_stats, get_metric, rank_agreement, selection_regret
@@ -193,6 +194,11 @@ def test_compare_splits_script_on_synthetic_data(synthetic_dir, tmp_path, capsys
     printed = capsys.readouterr().out
     assert "shift: rotate:20" in printed and "time per stage" in printed and "recommended:" in printed
     assert (out / "report.md").exists() and (out / "gap.png").exists()
+    # The report says what was compared and with which command.
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "mnist" in report and "rotate:20" in report and "--shift rotate:20" in report
+    context = splitters.ComparisonResult.read(out / "results.json").context
+    assert context["dataset"] == "mnist" and context["shift"] == "rotate:20" and "--shift rotate:20" in context["command"]
 
 
 def test_compare_splits_script_with_own_target_files(synthetic_dir, tmp_path, capsys):
