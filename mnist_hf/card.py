@@ -90,11 +90,13 @@ def _metadata_note(cfg: Any, spec: Any) -> str:
         f"`{c.name}`: {c.description}" for c in spec.metadata) + "."
 
 
-def _section(prepared: Prepared, repo_id: str | None = None) -> str:
+def _section(prepared: Prepared, repo_id: str | None = None, folder: str | None = None) -> str:
     cfg = prepared.config
     # The card is read on the Hub: its example names the repository when one is known, so it can
-    # be copied as it is; a plain export does not know where it will live.
-    source = repo_id or "REPO_OR_FOLDER"
+    # be copied as it is. A plain export names its folder (by name only: a card may be shared, a
+    # local path is nobody else's business) and says what to put there once the folder is pushed.
+    source = repo_id or folder or "REPO_OR_FOLDER"
+    where = "" if repo_id or not folder else "  # from the folder's parent; once pushed, the Hub repository"
     spec = SPECS[cfg.name]
     sizes = ", ".join(f"`{k}` {v.num_rows:,}" for k, v in prepared.dataset.items())
     image = ("PNG (`datasets.Image`)" if cfg.image_format == "png"
@@ -112,7 +114,7 @@ def _section(prepared: Prepared, repo_id: str | None = None) -> str:
 
 ```python
 from datasets import load_dataset
-ds = load_dataset("{source}", "{cfg.name}")
+ds = load_dataset("{source}", "{cfg.name}"){where}
 ```
 
 ```bibtex
@@ -224,7 +226,7 @@ def data_file_patterns(data_files: Any) -> list[str]:
 
 
 def card_text(meta: dict[str, Any], text: str | None, prepared: Prepared, data_dir: str, where: str,
-              repo_id: str | None = None) -> str:
+              repo_id: str | None = None, folder: str | None = None) -> str:
     """The card with ``prepared``'s configuration added or replaced, the others kept.
 
     Parameters
@@ -238,8 +240,10 @@ def card_text(meta: dict[str, Any], text: str | None, prepared: Prepared, data_d
     where : str
         How errors name the card.
     repo_id : str, optional
-        The Hub repository the card is for: its ``load_dataset`` example names it (default: the
-        placeholder ``REPO_OR_FOLDER``).
+        The Hub repository the card is for: its ``load_dataset`` example names it.
+    folder : str, optional
+        Without ``repo_id``, the export folder's name, which the example names instead (neither:
+        the placeholder ``REPO_OR_FOLDER``).
 
     Returns
     -------
@@ -274,7 +278,7 @@ def card_text(meta: dict[str, Any], text: str | None, prepared: Prepared, data_d
         "# MNIST-family datasets\n\nImage classification datasets in MNIST's format, converted from their "
         "original IDX files by the `mnist-hf` builder (Parquet, one folder per configuration).\n\n"
     )
-    section = _section(prepared, repo_id)
+    section = _section(prepared, repo_id, folder)
     body = _SECTION.sub(lambda m: section if m.group("name") == name else m.group(0), body)
     if f"<!-- config: {name} -->" not in body:
         body = body.rstrip("\n") + "\n\n" + section

@@ -194,7 +194,8 @@ def commit_export(out: Path, prepared: Prepared, max_shard_bytes: int, where: st
             os.mkdir(data)  # not mkdtemp's 0700: the folder is moved into the export as it is
             shards = _write_shards(prepared.dataset, data, max_shard_bytes)
             version = f"{name}/{_digest(data, shards)}"
-            new_card = card_text(meta, text, prepared, version, where or str(card_path), repo_id)
+            new_card = card_text(meta, text, prepared, version, where or str(card_path), repo_id,
+                                 folder=out.resolve().name)
             with open(staging / CARD, "w", encoding="utf-8") as f:
                 f.write(new_card)
                 f.flush()
@@ -234,7 +235,7 @@ def export(config: str, out_dir: str | os.PathLike, *, max_shard_bytes: int = MA
         Largest Arrow size of one Parquet shard.
     repo_id : str, optional
         The Hub repository the folder is meant for (``push --dry-run``): the card's
-        ``load_dataset`` example names it instead of ``REPO_OR_FOLDER``.
+        ``load_dataset`` example names it instead of the folder.
     **options
         Builder options, as for :func:`mnist_hf.load` (``data_dir``, ``cache_dir``,
         ``validation_size``, ...).

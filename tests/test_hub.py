@@ -97,6 +97,8 @@ def test_configs_accumulate_and_card_names_everything(synthetic_dir, tmp_path):
     meta = card.data.to_dict()
     assert {c["config_name"] for c in meta["configs"]} == {"mnist", "kmnist"}
     assert meta["task_categories"] == ["image-classification"]
+    assert 'load_dataset("out", "kmnist")  # from the folder' in card.text  # the folder, not a placeholder
+    assert "REPO_OR_FOLDER" not in card.text and str(tmp_path) not in card.text
     assert sorted(meta["license"]) == ["cc-by-sa-3.0", "cc-by-sa-4.0"]
     infos = {i["config_name"]: i for i in meta["dataset_info"]}
     assert {s["name"]: s["num_examples"] for s in infos["mnist"]["splits"]} == {"train": 270, "validation": 30, "test": 60}
@@ -331,7 +333,12 @@ def test_card_section_describes_rows_features_and_use(image_format, words):
         in section
     assert "- Validation: No validation split" in section and "- Licence: `mit`." in section
     assert 'load_dataset("REPO_OR_FOLDER", "fashion_mnist")' in section
-    assert 'load_dataset("me/fm", "fashion_mnist")' in card_module._section(prepared, "me/fm")
+    assert 'load_dataset("me/fm", "fashion_mnist")\n' in card_module._section(prepared, "me/fm")
+    # A plain export names its folder, never a local path, and says what replaces it once pushed.
+    folder = card_module._section(prepared, folder="fm_export")
+    assert ('load_dataset("fm_export", "fashion_mnist")  # from the folder\'s parent; once pushed, '
+            'the Hub repository\n') in folder
+    assert 'load_dataset("me/fm", "fashion_mnist")\n' in card_module._section(prepared, "me/fm", "fm_export")
 
 
 CARD_BY_HAND = """---

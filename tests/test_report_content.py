@@ -288,3 +288,13 @@ def test_unlabeled_estimates_plot_each_models_estimate_interval_and_validation_s
     for model, (val, est, lo, hi, _) in PER_MODEL.items():
         assert math.isclose(estimates[model], est) and intervals[model] == pytest.approx([lo, hi])
         assert math.isclose(validation[model], val)
+
+
+def test_the_metric_is_said_once_whether_or_not_the_context_names_it():
+    bare = markdown(_result())
+    assert bare.count("accuracy`") == 1 and "Metric: `accuracy`. Scores on validation vs the labeled test set." in bare
+    result = _result()
+    result.context = {"dataset": "mnist", "metric": "accuracy"}
+    text = markdown(result)
+    assert text.count("Metric") == 1 and "- **Metric**: accuracy" in text
+    assert "\nScores on validation vs the labeled test set." in text

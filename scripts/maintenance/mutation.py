@@ -80,7 +80,7 @@ def module_result(name: str) -> dict | None:
         return None
     _mutmut(folder, "export-cicd-stats")
     stats = json.loads((folder / "mutants" / "mutmut-cicd-stats.json").read_text())
-    statuses = dict(re.findall(r"^\s+(\S+): (.+)$", _mutmut(folder, "results"), flags=re.MULTILINE))
+    statuses = dict(re.findall(r"^\s+(\S+): (.+)$", _mutmut(folder, "results", "--all", "true"), flags=re.MULTILINE))
     # An interrupted run leaves mutants unchecked: score what was checked and say so.
     checked = sum(v for k, v in stats.items() if k not in ("total", "skipped"))
     detected = stats["killed"] + stats["timeout"]
@@ -92,9 +92,36 @@ def module_result(name: str) -> dict | None:
         "stats": stats,
         "score": detected / checked if checked else float("nan"),
         "unchecked": stats["total"] - stats["skipped"] - checked,
+        "per_file": per_file(statuses),
         "not_detected": {key: status for key, status in statuses.items() if status not in UNDECIDED},
         "diffs": {key: _mutmut(folder, "show", key) for key, status in statuses.items() if status not in UNDECIDED},
     }
+
+
+def mutant_file(key: str) -> str:
+    """The source file of a mutant: `pkg.mod.x_func__mutmut_3` or `pkg.mod.xǁClassǁmethod__mutmut_3`."""
+    return key.rsplit(".", 1)[0].replace(".", "/") + ".py"
+
+
+def per_file(statuses: dict[str, str]) -> dict[str, dict[str, int]]:
+    """{file: {status: count}}: a group of files is scored file by file too, so no file hides in a group."""
+    counts: dict[str, dict[str, int]] = {}
+    for key, status in statuses.items():
+        counts.setdefault(mutant_file(key), {}).setdefault(status, 0)
+        counts[mutant_file(key)][status] += 1
+    return counts
+
+
+def _file_rows(name: str, result: dict, explained: dict[str, str]) -> list[str]:
+    rows = []
+    for path, counts in sorted(result["per_file"].items()):
+        total = sum(counts.values())
+        checked = total - counts.get("not checked", 0) - counts.get("skipped", 0)
+        detected = sum(counts.get(status, 0) for status in DETECTED)
+        unexplained = sum(1 for key in result["not_detected"] if mutant_file(key) == path and key not in explained)
+        score = f"{detected / checked:.1%}" if checked else "n/a"
+        rows.append(f"| `{path}` | {name} | {total} | {detected} | {checked - detected} | {score} | {unexplained} |")
+    return rows
 
 
 def summarize(names: list[str]) -> None:
@@ -126,12 +153,19 @@ def summarize(names: list[str]) -> None:
             survivors += [f"### `{key}` ({status}; {note})", "", "```diff", result["diffs"][key].strip(), "```", ""]
         if not result["not_detected"]:
             survivors += ["Every mutant killed.", ""]
+    by_file = ["| file | module | mutants | detected | not detected | score | not explained |",
+               "|---|---|---:|---:|---:|---:|---:|"]
+    for name, result in zip(names, results):
+        if result is not None:
+            by_file += _file_rows(name, result, explained)
     DOCS.mkdir(parents=True, exist_ok=True)
     summary = ["# Mutation score", "",
                "Written by `scripts/maintenance/mutation.sh` (`make mutation`, mutmut 3). Score = (killed + timeout) / mutants.",
                "Survivors with their diffs: [survivors.md](survivors.md); equivalent ones with the reason:",
                "[equivalent.md](equivalent.md).",
-               "", *rows, ""]
+               "", *rows, "", "## File by file", "",
+               "A module of several files is scored file by file too, so that no file hides in its group.", "",
+               *by_file, ""]
     (DOCS / "summary.md").write_text("\n".join(summary))
     (DOCS / "survivors.md").write_text("\n".join(survivors))
     print(f"wrote {DOCS / 'summary.md'} and {DOCS / 'survivors.md'}")

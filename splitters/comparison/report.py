@@ -144,8 +144,10 @@ def markdown(result, plots: dict[str, str] | None = None) -> str:
     lines = [*[f"> **Warning:** {w}" for w in getattr(result, "warnings", [])],
              *([""] if getattr(result, "warnings", []) else []),
              *([context] if context else []),
-        f"Metric: `{result.metric}`. " + ("Scores on validation vs the labeled test set." if result.labeled
-                                          else "No test labels: label-free diagnostics only."),
+        # The context lists the metric already: said once.
+        ("" if "metric" in (getattr(result, "context", None) or {}) else f"Metric: `{result.metric}`. ")
+        + ("Scores on validation vs the labeled test set." if result.labeled
+           else "No test labels: label-free diagnostics only."),
         "",
         "| strategy | " + " | ".join(header) + " |",
         "|---|" + "---:|" * len(cols) + ("---|" if show_status else ""),
