@@ -48,7 +48,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 def encode_png_batch(images: np.ndarray) -> list[bytes]:
     """PNG bytes for each image of a ``(N, H, W)`` uint8 array (mode ``L``)."""
     images = np.asarray(images)
-    if images.ndim != 3 or images.dtype != np.uint8:
+    if images.ndim != 3 or images.dtype != np.uint8 or 0 in images.shape[1:]:  # PNG needs H, W >= 1
         raise ValueError(f"expected a (N, H, W) uint8 array, got {images.dtype} of shape {images.shape}")
     n, h, w = images.shape
     # Filter type 0 ("None") byte in front of every row, for all images at once.
@@ -77,6 +77,17 @@ def _fast_shape(png: bytes) -> tuple[int, int] | None:
         return None
     width, height = struct.unpack(">II", png[16:24])
     return (height, width) if png[:_IDAT_START] == _ihdr(height, width) else None
+
+
+def _first_shape(png: bytes, position: int) -> tuple[int, int]:
+    """(H, W) of the first image, from its decoded pixels: the output array is allocated from it, and
+    a header alone may declare 2**31 x 2**31 pixels. Within PIL's pixel limit, the fast path decodes it."""
+    from PIL import Image
+
+    shape = _fast_shape(png)
+    if shape is not None and shape[0] * shape[1] <= (Image.MAX_IMAGE_PIXELS or float("inf")):
+        return decode_pngs(png, np.zeros(1, np.int64), np.array([len(png)]), shape=shape, positions=position).shape[1:]
+    return _decode_general(png, position).shape
 
 
 def decode_png_batch(pngs: Sequence[bytes], *, shape: tuple[int, int] | None = None) -> np.ndarray:
@@ -156,8 +167,7 @@ def decode_pngs(buffer, starts: np.ndarray, ends: np.ndarray, *, shape: tuple[in
     if shape is None:
         if n == 0:
             raise ValueError("no images: pass shape")
-        first = bytes(view[starts[0]:ends[0]])
-        shape = _fast_shape(first) or _decode_general(first, _position(positions, 0)).shape
+        shape = _first_shape(bytes(view[starts[0]:ends[0]]), _position(positions, 0))
     h, w = shape
     if out is None:
         out = np.empty((n, h, w), dtype=np.uint8)
@@ -172,10 +182,19 @@ def decode_pngs(buffer, starts: np.ndarray, ends: np.ndarray, *, shape: tuple[in
     try:
         raw = [_inflate(view[s:e]) for s, e in spans]
     except (_inflate_error, zlib.error):
-        raw = [_inflate_or_empty(view[s:e]) for s, e in spans]
+        raw = [_inflate_or_none(view[s:e]) for s, e in spans]
     row_bytes = h * (w + 1)
-    good = np.fromiter(map(len, raw), dtype=np.int64, count=len(raw)) == row_bytes
+    lengths = np.fromiter((-1 if r is None else len(r) for r in raw), dtype=np.int64, count=len(raw))
+    good = lengths == row_bytes
     if not good.all():
+        # A whole zlib stream too short for the header is a corrupt image, which PIL would fill with
+        # zeros without a word; bytes past the last row PIL ignores, and a stream that does not
+        # inflate goes to PIL, which names the problem.
+        short = np.flatnonzero((lengths >= 0) & (lengths < row_bytes))
+        if len(short):
+            i = short[0]
+            raise ValueError(f"image {_position(positions, int(rows[i]))} is corrupt: its pixel data holds "
+                             f"{lengths[i]:,} bytes where its {h}x{w} header needs {row_bytes:,}")
         raw = [r for r, g in zip(raw, good) if g]
         rows = rows[good]
     if len(rows):
@@ -201,11 +220,11 @@ def _position(positions, i: int) -> int:
     return int(positions[i]) if isinstance(positions, np.ndarray) else positions + i
 
 
-def _inflate_or_empty(data) -> bytes:
+def _inflate_or_none(data) -> bytes | None:
     try:
         return _inflate(data)
     except (_inflate_error, zlib.error):
-        return b""  # not what the fast path expects: PIL decodes it, or names the problem
+        return None  # PIL decodes it (a stream it can read), or names the problem
 
 
 def _fast_rows(data: np.ndarray, starts: np.ndarray, ends: np.ndarray, head: bytes) -> np.ndarray:
@@ -234,7 +253,7 @@ def _decode_general(data: bytes, index: int) -> np.ndarray:
             return pil_to_gray(im)
     except ValueError as e:
         raise ValueError(f"image {index}: {e}") from None
-    except (OSError, SyntaxError, struct.error, zlib.error) as e:
+    except (OSError, SyntaxError, struct.error, zlib.error, Image.DecompressionBombError) as e:
         raise ValueError(f"image {index} cannot be decoded ({type(e).__name__}: {e})") from None
 
 
@@ -281,7 +300,7 @@ def pil_to_gray(image) -> np.ndarray:
             raise ValueError(f"has pixel values outside 0..65535 (mode {mode})")
         return ((v * 255 + 32767) // 65535).astype(np.uint8)
     if mode in ("P", "PA", "RGB", "RGBA", "LA", "La", "RGBa"):
-        rgba = np.asarray(image.convert("RGBA"))
+        rgba = np.asarray((image.convert("LA") if mode == "La" else image).convert("RGBA"))  # Pillow: no La -> RGBA
         if (rgba[..., 3] != 255).any():
             raise ValueError(f"has transparent pixels (mode {mode}): flatten it onto a background first")
         if (rgba[..., 0] != rgba[..., 1]).any() or (rgba[..., 1] != rgba[..., 2]).any():

@@ -113,3 +113,32 @@ def test_16_bit_pixels_are_rounded_to_the_nearest_8_bit_value():
 def test_16_bit_values_at_the_rounding_boundaries(value, expected):
     # round(v / 257): the boundary between k and k + 1 lies at 257 k + 128.5.
     assert decode_png_batch([_png16(np.full((2, 2), value))])[0].tolist() == [[expected] * 2] * 2
+
+
+def _declaring(height: int, width: int) -> bytes:
+    """A PNG whose header declares ``height`` x ``width`` pixels and whose data holds one row."""
+    return (_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(b"\0" * (width + 1) if width < 4096 else b"\0")) + _chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("height, width", [(2**31 - 1, 2**31 - 1), (20000, 20000), (5, 3)])
+def test_a_header_declaring_a_size_its_data_does_not_hold_is_an_error_naming_the_image(height, width):
+    # The output array is allocated from the first image's size: a header is not believed before
+    # its image decodes, or 2**31 x 2**31 pixels ends in MemoryError instead of this message.
+    good = encode_png_batch(np.zeros((1, 2, 3), np.uint8))[0]
+    with pytest.raises(ValueError, match=r"^image 0 (cannot be decoded|is corrupt)"):
+        decode_png_batch([_declaring(height, width), good])
+    with pytest.raises(ValueError, match=r"^image 1 (cannot be decoded|is corrupt|is \d+x\d+, the others)"):
+        decode_png_batch([good, _declaring(height, width)])
+
+
+def test_pixel_data_shorter_than_the_header_says_is_corrupt_not_zeros():
+    # PIL fills what a short stream lacks with zeros, silently; the decoder names the image.
+    image = np.arange(15, dtype=np.uint8).reshape(5, 3)
+    whole = _png(image, [0] * 5)
+    short = (_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 5, 8, 0, 0, 0, 0))
+             + _chunk(b"IDAT", zlib.compress(_filtered(image, [0] * 5)[:-4])) + _chunk(b"IEND", b""))
+    assert decode_png_batch([whole, whole]).tolist() == [image.tolist()] * 2
+    with pytest.raises(ValueError, match=r"^image 1 is corrupt: its pixel data holds 16 bytes where its "
+                                         r"5x3 header needs 20$"):
+        decode_png_batch([whole, short])
