@@ -22,6 +22,8 @@ dtypes (``Float64``, ``Int64``) are read as floats with ``pd.NA`` as NaN.
 from __future__ import annotations
 
 import numbers
+import os
+import sys
 import warnings
 from collections.abc import Iterator
 
@@ -310,4 +312,20 @@ class ValidationSplitter(BaseEstimator):
     def _warn_size(name: str, got: int, wanted: int, rule: str) -> None:
         if got != wanted:
             warnings.warn(f"{name}: validation has {got} rows, not the {wanted} requested ({rule})",
-                          SplitSizeWarning, stacklevel=4)
+                          SplitSizeWarning, stacklevel=_user_stacklevel())
+
+
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _user_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning raised in this package at the first caller outside it.
+
+    A fixed number cannot: ``split`` (a generator delegating to ``split_checked``), ``split_checked``
+    and the comparison engine reach the warning through different depths (``skip_file_prefixes``
+    would do it, from Python 3.12 on).
+    """
+    frame, level = sys._getframe(1), 1  # the function that calls warnings.warn
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level

@@ -28,12 +28,24 @@ def tail_rows(n_samples: int, n_val: int) -> np.ndarray:
     numpy.ndarray
         Sorted int64 row indices.
 
+    Raises
+    ------
+    ValueError
+        ``n_val`` outside ``0 .. n_samples``.
+
     Examples
     --------
     >>> tail_rows(5, 2).tolist()
     [3, 4]
     """
+    _check_counts(n_samples, n_val)
     return np.arange(n_samples - n_val, n_samples, dtype=np.int64)
+
+
+def _check_counts(n_samples: int, n_val: int) -> None:
+    # A rule never returns a row outside the pool, whoever calls it.
+    if not 0 <= n_val <= n_samples:
+        raise ValueError(f"cannot take {n_val} validation rows from {n_samples}")
 
 
 def head_rows(n_samples: int, n_val: int) -> np.ndarray:
@@ -51,11 +63,17 @@ def head_rows(n_samples: int, n_val: int) -> np.ndarray:
     numpy.ndarray
         Sorted int64 row indices.
 
+    Raises
+    ------
+    ValueError
+        ``n_val`` outside ``0 .. n_samples``.
+
     Examples
     --------
     >>> head_rows(5, 2).tolist()
     [0, 1]
     """
+    _check_counts(n_samples, n_val)
     return np.arange(n_val, dtype=np.int64)
 
 
