@@ -195,7 +195,7 @@ def _flat_view(chunk: pa.Array, shape: tuple[int, ...], dtype: np.dtype, column:
         flat = flat.flatten()
     if flat.null_count or len(flat) != len(storage) * int(np.prod(shape)):
         raise ValueError(f"column {column!r} holds ragged or missing pixel values where {shape} arrays were declared")
-    return flat.to_numpy(zero_copy_only=True).view(dtype).reshape(len(storage), *shape)
+    return flat.to_numpy(zero_copy_only=False).view(dtype).reshape(len(storage), *shape)
 
 
 def _gather_plan(rows: np.ndarray, chunk_lengths: list[int], block: int = 2048) -> Iterator[tuple]:
@@ -229,7 +229,10 @@ def _png_images(feature, values: pa.ChunkedArray, rows, normalize: bool, batch_s
     for chunk in values.chunks:
         encoded = chunk.field("bytes")
         if pa.types.is_large_binary(encoded.type) or pa.types.is_binary(encoded.type):
-            layouts.append(_binary_layout(encoded))
+            data, offsets, missing = _binary_layout(encoded)
+            # A null entry (None) may leave bytes in the child array underneath: the entry's own
+            # validity decides, and such an image goes the way of one without bytes, to be named.
+            layouts.append((data, offsets, missing | chunk.is_null().to_numpy(zero_copy_only=False)))
         else:
             raise ValueError(f"image column stores {encoded.type}, expected binary PNG bytes")
     lengths = [len(o) - 1 for _, o, _ in layouts]
@@ -307,7 +310,7 @@ def _png_shape(feature, values, layouts, tasks, by_path) -> tuple[int, int]:
 
 
 def _by_path(feature, chunk: pa.StructArray, local: int, position: int) -> np.ndarray:
-    path = chunk.field("path")[local].as_py()
+    path = chunk.field("path")[local].as_py() if chunk[local].is_valid else None
     if path is None:
         raise ValueError(f"image {position} is missing (neither bytes nor path)")
     try:

@@ -67,8 +67,8 @@ class GroupSplit(ValidationSplitter):
         if groups is None:
             raise ValueError("GroupSplit needs groups (one group label per row)")
         names, counts = np.unique(groups, return_counts=True)
-        if counts.max() > n_val:
-            big = names[counts.argmax()]
+        if len(names) > 1 and counts.max() > n_val:  # one group: the message below says what is wrong
+            big = names.tolist()[counts.argmax()]  # a Python value: 'b', not np.str_('b')
             raise ValueError(f"group {big!r} has {counts.max()} samples, more than the validation size {n_val}")
         if len(names) < 2:
             raise ValueError("GroupSplit needs at least two groups")
@@ -83,8 +83,6 @@ class GroupSplit(ValidationSplitter):
                 total += counts[g]
                 if total == n_val:
                     break
-        if chosen.all():  # keep at least one group for training
-            chosen[rng.choice(np.flatnonzero(chosen))] = False
-            total = int(counts[chosen].sum())
+        # Training always keeps a group: the chosen ones hold at most n_val < n rows.
         self._warn_size("GroupSplit", total, n_val, "whole groups only; never more than requested")
         return np.flatnonzero(chosen[inverse])

@@ -32,18 +32,18 @@ MODULES=(
   # seconds (test_compare.py's planted cases take minutes).
   "compare|$(printf 'splitters/comparison/%s.py ' options plan splits fits diagnostics summary engine result failures)|tests/test_engine.py"
   # The validation-split strategies: the rules, the splitters built on them, the registry of names.
-  "strategies|$(printf 'splitters/%s.py ' base rules ordered sampled dissimilarity registry)|tests/test_splitters.py tests/test_split_rules.py"
+  "strategies|$(printf 'splitters/%s.py ' base rules ordered sampled dissimilarity registry)|tests/test_splitters.py tests/test_split_rules.py tests/test_strategies_base_mutants.py tests/test_strategies_sampled_mutants.py"
   # Feature pipelines and the datasets bridge (split_dataset).
-  "features|splitters/features.py splitters/datasets_io.py|tests/test_splitters.py tests/test_own_predictions.py"
+  "features|splitters/features.py splitters/datasets_io.py|tests/test_splitters.py tests/test_own_predictions.py tests/test_features_mutants.py"
   # What a comparison shows: the report, its plots, the default model zoo.
-  "report|$(printf 'splitters/comparison/%s.py ' report plots zoo)|tests/test_report_content.py tests/test_report_html.py tests/test_readme_results.py tests/test_engine.py"
-  "png|mnist_hf/png.py|tests/test_png.py tests/test_png_bite.py tests/test_read.py tests/test_arrays_chunks.py"
+  "report|$(printf 'splitters/comparison/%s.py ' report plots zoo)|tests/test_report_content.py tests/test_report_html.py tests/test_engine.py"
+  "png|mnist_hf/png.py|tests/test_png.py tests/test_png_bite.py tests/test_png_mutants.py tests/test_read.py tests/test_arrays_chunks.py"
   # The read path: Arrow columns to numpy, torch batches, the one-call API.
-  "arrays|mnist_hf/arrays.py mnist_hf/torch_data.py mnist_hf/api.py|tests/test_arrays_chunks.py tests/test_read.py tests/test_torch_bite.py tests/test_mnist_hf.py"
-  "archives|mnist_hf/archives.py|tests/test_archive_bite.py tests/test_idx.py tests/test_fuzz_idx.py $(printf 'tests/test_family.py::%s ' \
+  "arrays|mnist_hf/arrays.py mnist_hf/torch_data.py mnist_hf/api.py|tests/test_arrays_chunks.py tests/test_read.py tests/test_read_mutants.py tests/test_torch_bite.py tests/test_mnist_hf.py"
+  "archives|mnist_hf/archives.py|tests/test_archive_bite.py tests/test_archive_reader.py tests/test_idx.py tests/test_fuzz_idx.py $(printf 'tests/test_family.py::%s ' \
      test_xz_idx_reading_and_its_errors test_emnist_missing_or_corrupt_member_names_the_archive_and_member \
      test_emnist_member_faults_are_one_plain_line_naming_the_member test_a_zip_member_name_that_is_not_utf8_is_an_archive_error)"
-  "sources|mnist_hf/sources.py|tests/test_truth.py tests/test_mnist_hf.py tests/test_data_dir.py $(printf 'tests/test_family.py::%s ' \
+  "sources|mnist_hf/sources.py|tests/test_truth.py tests/test_sources_afresh.py tests/test_mnist_hf.py tests/test_data_dir.py $(printf 'tests/test_family.py::%s ' \
      test_emnist_class_names_match_the_published_splits test_every_recorded_checksum_has_the_right_shape \
      test_checksum_shape_check_catches_a_typo)"
   # The mnist-hf command and its one-line faults with their exit codes.
