@@ -46,8 +46,9 @@ MODULES=(
   "sources|mnist_hf/sources.py|tests/test_truth.py tests/test_sources_afresh.py tests/test_mnist_hf.py tests/test_data_dir.py $(printf 'tests/test_family.py::%s ' \
      test_emnist_class_names_match_the_published_splits test_every_recorded_checksum_has_the_right_shape \
      test_checksum_shape_check_catches_a_typo)"
-  # The mnist-hf command and its one-line faults with their exit codes.
-  "cli|mnist_hf/__main__.py mnist_hf/faults.py|tests/test_cli.py"
+  # The mnist-hf command and its one-line faults with their exit codes, judged by fakes of prepare,
+  # export and push (test_cli.py prepares real datasets: 10 s a mutant).
+  "cli|mnist_hf/__main__.py mnist_hf/faults.py|tests/test_cli_fast.py"
   # The datasets builder: configurations, split generation, Arrow tables.
   "builder|mnist_hf/mnist_hf.py|tests/test_mnist_hf.py tests/test_split_rules.py"
   # The engine's estimates stage and the label-free estimators it runs.
