@@ -27,7 +27,7 @@ except ImportError:  # Python 3.10: mutmut depends on the toml package there
 REPO = Path(__file__).resolve().parents[2]
 WORK = REPO / "mutants"
 DOCS = REPO / "docs" / "mutation"
-COPIED = ("mnist_hf", "splitters", "mnist_compare", "tests", "scripts")
+COPIED = ("mnist_hf", "splitters", "mnist_compare", "tests", "scripts", "docs", "README.md")
 DETECTED = ("killed", "timeout")
 UNDECIDED = (*DETECTED, "not checked")
 
@@ -49,7 +49,10 @@ def prepare(name: str, files: list[str], tests: list[str]) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     for sub in COPIED:
-        shutil.copytree(REPO / sub, folder / sub, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        if (REPO / sub).is_file():
+            shutil.copy2(REPO / sub, folder / sub)
+        else:
+            shutil.copytree(REPO / sub, folder / sub, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "_build"))
     lines = ["[tool.pytest.ini_options]"]
     lines += [f"{key} = {_toml_value(value)}" for key, value in pytest_ini.items()]
     lines += ["", "[tool.mutmut]"]
