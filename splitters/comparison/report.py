@@ -410,7 +410,7 @@ def markdown_to_html(text: str, folder: str | None = None) -> str:
             blocks.append(_image(m["alt"], m["src"], folder))
             i += 1
         else:
-            j = i
+            j = i + 1  # the first line is this paragraph's even when it starts like an image but is not one
             while j < len(lines) and lines[j].strip() and not lines[j].startswith(("#", ">", "|", "- ", "![")):
                 j += 1
             blocks.append(f"<p>{_inline(' '.join(lines[i:j]))}</p>")
