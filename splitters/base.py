@@ -311,21 +311,15 @@ class ValidationSplitter(BaseEstimator):
     @staticmethod
     def _warn_size(name: str, got: int, wanted: int, rule: str) -> None:
         if got != wanted:
+            # The warning points at the first caller outside this package: ``split`` (a generator
+            # delegating to ``split_checked``), ``split_checked`` and the comparison engine reach here
+            # through different depths, so no fixed stacklevel can (``skip_file_prefixes``, from
+            # Python 3.12 on, could). Walked here, not in a helper, so that the first frame is this one.
+            frame, level = sys._getframe(0), 1
+            while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+                frame, level = frame.f_back, level + 1
             warnings.warn(f"{name}: validation has {got} rows, not the {wanted} requested ({rule})",
-                          SplitSizeWarning, stacklevel=_user_stacklevel())
+                          SplitSizeWarning, stacklevel=level)
 
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _user_stacklevel() -> int:
-    """The ``stacklevel`` that points a warning raised in this package at the first caller outside it.
-
-    A fixed number cannot: ``split`` (a generator delegating to ``split_checked``), ``split_checked``
-    and the comparison engine reach the warning through different depths (``skip_file_prefixes``
-    would do it, from Python 3.12 on).
-    """
-    frame, level = sys._getframe(1), 1  # the function that calls warnings.warn
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
-        frame, level = frame.f_back, level + 1
-    return level
