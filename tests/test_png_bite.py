@@ -142,3 +142,24 @@ def test_pixel_data_shorter_than_the_header_says_is_corrupt_not_zeros():
     with pytest.raises(ValueError, match=r"^image 1 is corrupt: its pixel data holds 16 bytes where its "
                                          r"5x3 header needs 20$"):
         decode_png_batch([whole, short])
+
+
+def test_an_empty_pixel_stream_is_corrupt_and_numbered_as_the_caller_numbers_images():
+    from mnist_hf.png import decode_pngs
+
+    empty = (_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 3, 2, 8, 0, 0, 0, 0))
+             + _chunk(b"IDAT", zlib.compress(b"")) + _chunk(b"IEND", b""))
+    good = encode_png_batch(np.zeros((1, 2, 3), np.uint8))[0]
+    with pytest.raises(ValueError, match=r"^image 1 is corrupt: its pixel data holds 0 bytes where its 2x3 header needs 8$"):
+        decode_png_batch([good, empty])
+    # The first image sets the size, and its errors carry the caller's numbering too.
+    ends = np.array([len(empty)])
+    with pytest.raises(ValueError, match=r"^image 7 is corrupt"):
+        decode_pngs(empty, ends - len(empty), ends, positions=7)
+
+
+def test_pils_pixel_limit_switched_off_still_decodes(monkeypatch):
+    # PIL's documented way to lift its limit is MAX_IMAGE_PIXELS = None.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+    images = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    assert decode_png_batch(encode_png_batch(images)).tolist() == images.tolist()
