@@ -315,3 +315,22 @@ def test_a_colour_pixel_is_refused_whichever_channel_differs(colour):
 def test_modes_with_no_gray_meaning_are_refused():
     with pytest.raises(ValueError, match=r"^has mode CMYK, which has no 8-bit grayscale equivalent$"):
         pil_to_gray(Image.new("CMYK", (2, 2)))
+
+
+def test_the_first_image_takes_the_fast_path_up_to_pils_pixel_limit_inclusive(pil_reads, monkeypatch):
+    # The size of the first image is believed from its header only as far as PIL would decode it.
+    images = _random((2, 2, 3), seed=9)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 6)
+    np.testing.assert_array_equal(decode_png_batch(encode_png_batch(images)), images)
+    assert pil_reads == []
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5)
+    with pytest.warns(Image.DecompressionBombWarning):  # PIL's own word for 6 pixels against a limit of 5
+        np.testing.assert_array_equal(decode_png_batch(encode_png_batch(images)), images)
+    assert len(pil_reads) == 1  # the first image, for its size
+
+
+def test_a_tall_narrow_header_beyond_pils_limit_is_pils_verdict_not_an_allocation():
+    # 2**31 - 1 rows of 2 pixels: the limit is on rows x columns, whatever their shape.
+    head = _png(2**31 - 1, 2, b"\0\0\0")
+    with pytest.raises(ValueError, match=r"^image 0 cannot be decoded \(DecompressionBombError"):
+        decode_png_batch([head])
