@@ -53,7 +53,7 @@ MODULES=(
   # The datasets builder: configurations, split generation, Arrow tables.
   "builder|mnist_hf/mnist_hf.py|tests/test_mnist_hf.py tests/test_split_rules.py tests/test_builder_mutants.py"
   # The engine's estimates stage and the label-free estimators it runs.
-  "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals reliability stage shipping floor)|tests/test_estimates.py tests/test_honesty.py $(printf 'tests/test_engine.py::%s ' \
+  "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals reliability stage shipping floor)|tests/test_estimates.py tests/test_honesty.py tests/test_own_predictions.py tests/test_registries.py $(printf 'tests/test_engine.py::%s ' \
      test_estimates_are_passed_on_and_a_model_to_ship_is_picked test_a_failing_estimation_is_a_note)"
 )
 
