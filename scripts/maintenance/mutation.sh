@@ -31,7 +31,7 @@ MODULES=(
   # The comparison engine and its stages, judged by tests/test_engine.py: each stage on tiny data in
   # seconds (test_compare.py's planted cases take minutes).
   "compare|$(printf 'splitters/comparison/%s.py ' options plan splits fits diagnostics summary engine result failures)|tests/test_engine.py tests/test_own_predictions.py tests/test_report_html.py $(printf 'tests/test_readme_results.py::%s ' \
-     test_a_result_reads_back_what_it_wrote test_reading_results_names_a_bad_file)"
+     test_a_result_reads_back_what_it_wrote test_reading_results_names_a_bad_file) tests/test_engine_mutants.py"
   # The validation-split strategies: the rules, the splitters built on them, the registry of names.
   "strategies|$(printf 'splitters/%s.py ' base rules ordered sampled dissimilarity registry)|tests/test_splitters.py tests/test_split_rules.py tests/test_strategies_base_mutants.py tests/test_strategies_sampled_mutants.py"
   # Feature pipelines and the datasets bridge (split_dataset).
