@@ -163,3 +163,10 @@ def test_pils_pixel_limit_switched_off_still_decodes(monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
     images = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
     assert decode_png_batch(encode_png_batch(images)).tolist() == images.tolist()
+
+
+@pytest.mark.parametrize("height, width", [(2**31, 3), (3, 2**31), (2**32 - 1, 2**32 - 1)])
+def test_a_header_beyond_pngs_own_limits_is_an_error_naming_the_image(height, width):
+    # PNG allows at most 2**31 - 1 rows and columns; a header that says more is still one plain line.
+    with pytest.raises(ValueError, match=r"^image 0 cannot be decoded"):
+        decode_png_batch([_declaring(height, width)])
