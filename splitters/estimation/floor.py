@@ -71,7 +71,7 @@ def line_floor(table: pd.DataFrame, *, kappa: bool = False) -> pd.Series:
     clash = fits.duplicated(key, keep=False)
     if clash.any():
         first = fits[clash].iloc[0]
-        raise ValueError(f"line_floor: rows of strategy {first.strategy!r}, repeat {first.repeat}, model "
+        raise ValueError(f"line_floor: rows of strategy {first.strategy!r}, repeat {first['repeat']}, model "
                          f"{first.model!r} disagree on {', '.join(columns)}: one comparison at a time")
     out = {}
     for s, part in fits.groupby("strategy", sort=False):
