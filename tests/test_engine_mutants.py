@@ -24,6 +24,7 @@ import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.naive_bayes import GaussianNB
+from test_engine import _data
 
 import splitters
 import splitters.comparison.diagnostics
@@ -35,14 +36,6 @@ from splitters.comparison.fits import _outputs
 from splitters.comparison.options import ComparisonOptions, options_of, takes_options
 from splitters.estimation import DEFAULT_ESTIMATOR, density_ratio
 from splitters.estimation.stage import DOMAIN_ROWS
-
-
-def _data(n=60, n_test=30, seed=0, classes=3):
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(0, 2.0, (classes, 3))
-    y = np.arange(n) % classes
-    yt = rng.integers(0, classes, n_test)
-    return centers[y] + rng.normal(0, 1.0, (n, 3)), y, centers[yt] + rng.normal(0.3, 1.0, (n_test, 3)), yt
 
 
 @pytest.fixture

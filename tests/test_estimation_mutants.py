@@ -10,20 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.special import ndtr
+from test_estimates import _model
 
 from splitters import estimation as E
 from splitters.estimation import floor as F
 from splitters.estimation import intervals as I
 from splitters.estimation import shipping as SH
 from splitters.estimation import stage as S
-
-
-def _model(y, acc, rng, n_classes=3, conf=0.8):
-    right = rng.random(len(y)) < acc
-    pred = np.where(right, y, (y + 1 + rng.integers(0, n_classes - 1, len(y))) % n_classes)
-    p = np.full((len(y), n_classes), (1 - conf) / (n_classes - 1))
-    p[np.arange(len(y)), pred] = conf
-    return p
 
 
 def _probas(seed=0, n=80, n_target=60, accs=(0.5, 0.7, 0.9)):
