@@ -44,7 +44,8 @@ def _config_options() -> list[dataclasses.Field]:
 
 def _is_sequence(f: dataclasses.Field) -> bool:
     hint = typing.get_type_hints(MnistConfig)[f.name]
-    return any(typing.get_origin(a) in (list, tuple, Sequence) for a in typing.get_args(hint) or (hint,))
+    # The hint itself (`tuple[str, ...]`) or one arm of a union (`list[str] | None`).
+    return any(typing.get_origin(a) in (list, tuple, Sequence) for a in (hint, *typing.get_args(hint)))
 
 
 def _add_dataset_options(p: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ import dataclasses
 import errno
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 from types import SimpleNamespace
 
@@ -303,13 +304,15 @@ class _OtherConfig:
     label: str | None = dataclasses.field(default=None, metadata={"help": "a label"})
     colour: str = dataclasses.field(default="red", metadata={"help": "", "choices": ("red", "blue")})
     tags: list[str] | None = dataclasses.field(default=None, metadata={"help": ""})
+    kinds: tuple[str, ...] = dataclasses.field(default=(), metadata={"help": "a kind"})
+    sizes: Sequence[int] = dataclasses.field(default=(), metadata={"help": ""})
     loud: bool = dataclasses.field(default=True, metadata={"help": "say it"})
 
 
 def test_options_follow_the_config_fields(monkeypatch):
     monkeypatch.setattr(cli, "MnistConfig", _OtherConfig)
     acts = _actions(_sub("prepare"))
-    assert [f.name for f in cli._config_options()] == ["where", "label", "colour", "tags", "loud"]
+    assert [f.name for f in cli._config_options()] == ["where", "label", "colour", "tags", "kinds", "sizes", "loud"]
     assert "name" not in acts
     assert _spec(acts["where"]) == {"flags": ["--where"], "kind": "_StoreAction", "default": None, "type": str,
                                     "choices": None, "help": "where to look (default: %(default)s)", "metavar": None,
@@ -322,6 +325,9 @@ def test_options_follow_the_config_fields(monkeypatch):
                                      "required": False}
     assert _spec(acts["tags"]) == {"flags": ["--tag"], "kind": "_AppendAction", "default": None, "type": None,
                                    "choices": None, "help": "(repeatable)", "metavar": None, "required": False}
+    # A sequence without None in its hint is repeatable too (the hint is the sequence, not one arm of a union).
+    assert _spec(acts["kinds"])["flags"] == ["--kind"] and _spec(acts["kinds"])["kind"] == "_AppendAction"
+    assert _spec(acts["sizes"])["flags"] == ["--size"] and _spec(acts["sizes"])["kind"] == "_AppendAction"
     assert _spec(acts["loud"]) == {"flags": ["--loud", "--no-loud"], "kind": "BooleanOptionalAction",
                                    "default": True, "type": None, "choices": None, "help": "say it",
                                    "metavar": None, "required": False}
