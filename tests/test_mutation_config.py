@@ -56,3 +56,11 @@ def test_every_row_names_tests_that_exist():
 def test_the_expansion_reads_rows_as_bash_does():
     assert _expand("x $(printf 'a/%s.py ' b c)|t") == "x a/b.py a/c.py |t"
     assert modules()["idx"][0] == ["mnist_hf/idx.py"]
+
+
+def test_every_file_written_to_kill_mutants_judges_a_row():
+    # A test file written against a module's survivors that no row runs leaves those survivors alive.
+    named = {test.partition("::")[0] for _, tests in modules().values() for test in tests}
+    written = {str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py")
+               if p.stem.endswith(("_mutants", "_afresh", "_fast"))}
+    assert written - named == set(), "mutant-killing tests no row runs"

@@ -37,7 +37,7 @@ MODULES=(
   # Feature pipelines and the datasets bridge (split_dataset).
   "features|splitters/features.py splitters/datasets_io.py|tests/test_splitters.py tests/test_own_predictions.py tests/test_features_mutants.py"
   # What a comparison shows: the report, its plots, the default model zoo.
-  "report|$(printf 'splitters/comparison/%s.py ' report plots zoo)|tests/test_report_content.py tests/test_report_html.py tests/test_engine.py"
+  "report|$(printf 'splitters/comparison/%s.py ' report plots zoo)|tests/test_report_content.py tests/test_report_html.py tests/test_engine.py tests/test_report_mutants.py"
   "png|mnist_hf/png.py|tests/test_png.py tests/test_png_bite.py tests/test_png_mutants.py tests/test_read.py tests/test_arrays_chunks.py"
   # The read path: Arrow columns to numpy, torch batches, the one-call API.
   "arrays|mnist_hf/arrays.py mnist_hf/torch_data.py mnist_hf/api.py|tests/test_arrays_chunks.py tests/test_read.py tests/test_read_mutants.py tests/test_torch_bite.py tests/test_mnist_hf.py"
@@ -53,7 +53,7 @@ MODULES=(
   # The datasets builder: configurations, split generation, Arrow tables.
   "builder|mnist_hf/mnist_hf.py|tests/test_mnist_hf.py tests/test_split_rules.py tests/test_builder_mutants.py"
   # The engine's estimates stage and the label-free estimators it runs.
-  "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals reliability stage shipping floor)|tests/test_estimates.py tests/test_honesty.py tests/test_own_predictions.py tests/test_registries.py $(printf 'tests/test_engine.py::%s ' \
+  "estimates|$(printf 'splitters/estimation/%s.py ' predictions agreement estimators weights intervals reliability stage shipping floor)|tests/test_estimates.py tests/test_estimation_mutants.py tests/test_honesty.py tests/test_own_predictions.py tests/test_registries.py $(printf 'tests/test_engine.py::%s ' \
      test_estimates_are_passed_on_and_a_model_to_ship_is_picked test_a_failing_estimation_is_a_note)"
 )
 
