@@ -64,3 +64,11 @@ def test_every_file_written_to_kill_mutants_judges_a_row():
     written = {str(p.relative_to(REPO)) for p in (REPO / "tests").glob("test_*.py")
                if p.stem.endswith(("_mutants", "_afresh", "_fast"))}
     assert written - named == set(), "mutant-killing tests no row runs"
+
+
+def test_the_guide_shows_the_summary_table():
+    guide = (REPO / "docs" / "guide" / "reliability.md").read_text(encoding="utf-8")
+    copied = guide.split("<!-- mutation table: copied from docs/mutation/summary.md -->\n", 1)[1]
+    copied = copied.split("<!-- end mutation table -->", 1)[0].strip()
+    summary = (REPO / "docs" / "mutation" / "summary.md").read_text(encoding="utf-8")
+    assert copied.startswith("| module |") and copied in summary

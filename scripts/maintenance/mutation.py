@@ -127,6 +127,18 @@ def _file_rows(name: str, result: dict, explained: dict[str, str]) -> list[str]:
     return rows
 
 
+GUIDE = REPO / "docs" / "guide" / "reliability.md"
+TABLE_START, TABLE_END = "<!-- mutation table: copied from docs/mutation/summary.md -->", "<!-- end mutation table -->"
+
+
+def copy_table(rows: list[str]) -> None:
+    """Put the module table into the reliability guide, between its two markers (never by hand)."""
+    text = GUIDE.read_text(encoding="utf-8")
+    head, _, rest = text.partition(TABLE_START)
+    _, _, tail = rest.partition(TABLE_END)
+    GUIDE.write_text(f"{head}{TABLE_START}\n" + "\n".join(rows) + f"\n{TABLE_END}{tail}", encoding="utf-8")
+
+
 def summarize(names: list[str]) -> None:
     """Print the per-module table and write docs/mutation/summary.md and survivors.md."""
     explained = equivalents()
@@ -171,6 +183,7 @@ def summarize(names: list[str]) -> None:
                *by_file, ""]
     (DOCS / "summary.md").write_text("\n".join(summary))
     (DOCS / "survivors.md").write_text("\n".join(survivors))
+    copy_table(rows)
     print(f"wrote {DOCS / 'summary.md'} and {DOCS / 'survivors.md'}")
 
 
