@@ -413,3 +413,163 @@ def test_line_floor_counts_a_row_whatever_its_repeat_label():
     off = pd.DataFrame({"strategy": ["s"], "repeat": [np.nan], "model": ["e"], "val_score": [0.5],
                         "test_score": [0.95]})
     assert float(F.line_floor(pd.concat([t, off], ignore_index=True))["s"]) > 0.01
+
+
+# --- conversions to float, and what they guard against ------------------------------------------------
+
+def test_probit_computes_in_double_precision_whatever_the_input_dtype():
+    from scipy.special import ndtri
+
+    from splitters.estimation.agreement import probit
+
+    # float32 scores (e.g. from torch) must not drag the probits down to float32 precision, and an
+    # object column (pandas gives one for mixed data) must still be read as numbers.
+    p32 = np.array([0.9, 0.975], dtype=np.float32)
+    out = probit(p32)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, ndtri(p32.astype(float)))
+    np.testing.assert_array_equal(probit(np.array([0.9, 0.975], dtype=object)), ndtri([0.9, 0.975]))
+
+
+def test_compact_reads_missing_values_as_nan():
+    from splitters.estimation.predictions import compact
+
+    # None (a missing value in a Python list) must become NaN like any other unusable number,
+    # not break the argmax over classes.
+    pv = np.array([[[None, 1.0], [0.2, 0.8]]], dtype=object)
+    pt = np.array([[[0.4, None], [0.3, 0.7]]], dtype=object)
+    c = compact(E.GroupPredictions(pv, np.array([1, 1]), pt, np.array([1.0, None], dtype=object), ["m"]))
+    assert np.isnan(c.conf_val["maxprob"][0, 0]) and np.isnan(c.conf_t["maxprob"][0, 0])
+    assert c.conf_val["maxprob"][0, 1] == 0.8 and c.conf_t["maxprob"][0, 1] == 0.7
+    assert c.weights.dtype == float and c.weights[0] == 1.0 and np.isnan(c.weights[1])
+
+
+def test_per_model_refuses_a_missing_weight_with_its_own_message():
+    p = np.array([[0.9, 0.1], [0.2, 0.8]])
+    with pytest.raises(ValueError, match=re.escape("weights must be 2 finite non-negative numbers with a positive sum")):
+        E.per_model("importance_weighted", p, np.array([0, 1]), p, weights=[1.0, None])
+
+
+def test_own_probabilities_that_are_not_numbers_are_named_before_the_labels_are_checked():
+    models, y, yt = _probas()
+    text = np.full(models["m0"][0].shape, "n/a")
+    # The error must point at the array that holds no numbers, not at labels checked later.
+    for pair in ((text, models["m0"][1]), (models["m0"][0], text[: len(yt)])):
+        with pytest.raises(ValueError, match=r"could not convert string to float: .*n/a"):
+            S.estimate_from_probabilities({"a": pair}, y.astype(float))
+    with pytest.raises(ValueError, match=r"could not convert string to float: .*n/a"):
+        S.estimate_from_probabilities(models, y, weights=["n/a"] * len(y), y_target=[0, 1])
+
+
+# --- ATC -------------------------------------------------------------------------------------------
+
+def test_atc_puts_target_rows_of_minus_infinite_confidence_below_the_threshold():
+    # With every validation row right the threshold lies below every validation confidence (-inf):
+    # a target row scored -inf (the log of a zero probability) is not above it and counts as wrong.
+    est = E.estimators.atc_from_scores(np.array([0.9, 0.6]), np.array([True, True]), np.array([0.8, -np.inf]))
+    assert est == 0.5
+
+
+def test_atc_rule_gives_each_model_its_own_atc_estimate():
+    # ESTIMATORS builds its ATC rules once, at import; the builder itself must give per-model ATC.
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 3, 40)
+    pv = np.stack([_model(y, a, rng) for a in (0.4, 0.9)]) * rng.uniform(0.9, 1.0, (2, 40, 1))
+    pv /= pv.sum(axis=2, keepdims=True)
+    pt = np.stack([_model(y[:30], a, rng) for a in (0.6, 0.5)])
+    c = E.estimators.compact(E.GroupPredictions(pv, y, pt, None, ["a", "b"]))
+    for score in ("maxprob", "negentropy"):
+        want = [E.per_model(f"atc_{score}", pv[m], y, pt[m]) for m in range(2)]
+        assert want[0] != want[1]
+        np.testing.assert_array_equal(E.estimators._atc_rule(score)(c), want)
+
+
+# --- intervals, failed rows, line floor -----------------------------------------------------------------
+
+def test_interval_of_an_infinite_estimate_is_undefined_below_and_quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a runaway estimate must not flood the caller with warnings
+        lo, hi = I.interval(np.array([np.inf, 0.5]), np.empty((0, 2)), np.array([0.5, 0.5]), None)
+    assert np.isnan(lo[0]) and hi[0] == 1.0
+    assert lo[1] == hi[1] == 0.5
+
+
+def test_failed_rows_add_no_column_the_table_lacks():
+    cols = [c for c in S.ESTIMATE_COLUMNS if c not in ("lo", "hi")]
+    t = pd.DataFrame({c: [1.0] for c in cols}).assign(strategy="s", repeat=0, model="ok", estimator="e",
+                                                      reliable=True, reason="")
+    out = S.with_failed_rows(t, {("s", 0, "m"): "m: NaN"})
+    assert list(out.columns) == [*cols, "status"]
+
+
+def test_line_floor_names_the_model_of_the_first_clashing_row():
+    t = _line_table(("s",))
+    a, b = t.iloc[[0]], t.iloc[[1]]
+    clash = pd.concat([a, b, b.assign(test_score=0.5), a.assign(test_score=0.5)], ignore_index=True)
+    with pytest.raises(ValueError, match=re.escape("model 'a' disagree")):
+        F.line_floor(clash)
+
+
+def test_line_floor_follows_the_least_squares_line_to_a_steep_line_between_close_scores():
+    # The grid's slopes stop at 8; these validation scores are so close that only the start at
+    # the least-squares line leads to the steep lines through (-0.008, 0.97), whose error is 0.2475.
+    x, t = np.array([-0.008, 0.044, -0.021, 0.043]), np.array([0.97, 0.97, 0.02, 0.06])
+    from splitters.estimation.agreement import probit
+
+    steep = np.mean(np.abs(ndtr(1000 * (x + 0.008) + probit(0.97)) - t))
+    assert steep == pytest.approx(0.2475)
+    assert F._lad_probit_line(x, t) <= steep
+
+
+def test_line_floor_is_polished_to_the_best_line():
+    # A floor left above the best line would credit the estimators with error no line can avoid;
+    # the reference line was found by a much longer search.
+    x, t = np.array([-1.0, -0.3, 0.2, 0.6, 1.1]), np.array([0.2, 0.45, 0.4, 0.7, 0.65])
+    best = np.mean(np.abs(ndtr(0.5842579523716578 * x - 0.25736328120125596) - t))
+    assert best - 1e-9 < F._lad_probit_line(x, t) <= best + 2e-11
+
+
+def test_line_floor_polishes_the_five_best_grid_points_lines_through_pairs_and_the_least_squares_line(monkeypatch):
+    from splitters.estimation.agreement import probit
+
+    starts = []
+    real = F.minimize
+
+    def spy(fun, x0, **kwargs):
+        starts.append(np.asarray(x0, dtype=float))
+        return real(fun, x0, **kwargs)
+
+    monkeypatch.setattr(F, "minimize", spy)
+    x, t = np.array([-0.4, 0.1, 0.55, 1.3]), np.array([0.3, 0.5, 0.45, 0.8])
+    F._lad_probit_line(x, t)
+
+    def mae(q):
+        return np.mean(np.abs(ndtr(np.outer(q[:, 0], x) + q[:, 1:]) - t), axis=1)
+
+    through = F._lines_through_pairs(x, probit(t))
+    assert len(starts) == 11
+    np.testing.assert_array_equal(starts[:5], F._GRID[np.argsort(mae(F._GRID))[:5]])
+    np.testing.assert_array_equal(starts[5:10], through[np.argsort(mae(through))[:5]])
+    np.testing.assert_allclose(starts[10], np.polyfit(x, probit(t), 1))
+
+
+def test_lines_through_pairs_meet_both_points_and_skip_equal_validation_scores():
+    x, z = np.array([0.0, 1.0, 1.0, 3.0]), np.array([1.0, 3.0, 0.0, 5.0])
+    lines = F._lines_through_pairs(x, z)
+    # pairs (0,1) (0,2) (0,3) (1,3) (2,3); (1,2) share x = 1 and have no line through both
+    np.testing.assert_allclose(lines, [[2.0, 1.0], [-1.0, 1.0], [4 / 3, 1.0], [1.0, 2.0], [2.5, -2.5]])
+    assert F._lines_through_pairs(np.zeros(3), z[:3]).shape == (0, 2)
+
+
+def test_line_floor_finds_a_line_steeper_than_the_grid_through_two_models():
+    # Found by a random search: grid starts and the least-squares line all stopped at 0.2223, but the
+    # line through the first two models (slope 11.4, beyond the grid) errs only on the third: 0.2118.
+    from splitters.estimation.agreement import probit
+
+    x = np.array([-0.3, 0.0, 0.4])
+    t = np.array([0.0033770025058895703, 0.7609803191208301, 0.36469428123194625])
+    slope = (probit(t[1]) - probit(t[0])) / 0.3
+    through = np.mean(np.abs(ndtr(slope * x + probit(t[1])) - t))
+    assert through == pytest.approx(0.21177, abs=1e-5)
+    assert F._lad_probit_line(x, t) <= through + 1e-12
+    assert F._lad_probit_line(np.array([0.0, 0.0]), np.array([0.3, 0.6])) == pytest.approx(0.15)

@@ -665,3 +665,64 @@ def test_a_plot_file_is_written_at_110_dpi(tmp_path):
     with open(path, "rb") as f:
         head = f.read(24)
     assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (770, 385)
+
+
+# --- survivors of the report group ---------------------------------------------------------------
+
+def test_the_estimates_section_follows_the_explanations_after_one_blank_line():
+    # Markdown needs the blank line to start the heading, and a second one would show as a gap.
+    result = _result()
+    section = estimates_markdown(result)
+    assert markdown(result).endswith(MEANINGS + "\n\n" + section)
+    result.notes = ["n"]
+    assert markdown(result).endswith(MEANINGS + "\n\n" + section + "\nNotes:\n- n\n")
+
+
+def test_ship_line_says_why_the_target_accuracy_cannot_be_estimated():
+    ship = {"model": "knn", "val_score": 0.9, "reliable": False, "reason": "too few models"}
+    assert ship_line(ship) == ("Ship **knn** (validation's best model). Expected target accuracy: cannot estimate "
+                               "(too few models); validation says 90.0%.")
+
+
+def test_the_estimates_section_uses_the_results_own_default_estimator():
+    # "doc" is not the package's default estimator, and its estimates are 5 points below aline_kappa's here.
+    result = _result()
+    result.default_estimator = "doc"
+    rows = {r["model"]: r for r in _tables(estimates_markdown(result))[0]}
+    for model, (_, est, lo, hi, _) in PER_MODEL.items():
+        e, low, high = _pcts(est - 0.05, lo - 0.05, hi - 0.05)
+        assert (rows[model]["estimated test"], rows[model]["interval"]) == (e, f"[{low}, {high}]")
+
+
+def test_the_unlabeled_estimates_plot_uses_the_results_own_default_estimator(saved):
+    result = _result(labeled=False)
+    result.default_estimator = "doc"
+    plot_estimates(result, "u.png")
+    ax = saved[-1][0].axes[0]
+    (container,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    order = ["knn", "tree", "lda"]  # best estimate first
+    assert list(container[0].get_ydata()) == pytest.approx([PER_MODEL[m][1] - 0.05 for m in order])
+    assert "estimated target (doc)" in _legend(ax)[0]
+
+
+def test_a_result_like_object_without_an_estimate_summary_still_gets_its_estimates():
+    # Results written before estimate_summary existed have estimates and a ship but no such attribute.
+    r = _result()
+    old = SimpleNamespace(estimates=r.estimates, ship=r.ship, default_estimator=r.default_estimator)
+    text = estimates_markdown(old)
+    assert len(_tables(text)) == 1 and text.endswith(ship_line(r.ship) + "\n")
+
+
+def test_estimator_bias_is_shown_in_points_of_accuracy():
+    # A bias large enough that any other scale than 100 changes the printed tenth.
+    result = _result()
+    result.estimate_summary.loc[("tail", "doc"), "bias"] = -0.5
+    rows = _tables(estimates_markdown(result))[1]
+    assert rows[1]["estimator"] == "doc" and rows[1]["bias"] == "-50.0"
+
+
+def test_write_report_leaves_matplotlib_on_the_backend_named_agg(tmp_path, quick_png):
+    # Callers compare matplotlib.get_backend() with "Agg"; matplotlib reports the name as it was given.
+    matplotlib.use("agg")
+    write_report(_bare(_summary({"tail": FULL}), labeled=False), str(tmp_path))
+    assert matplotlib.get_backend() == "Agg"
