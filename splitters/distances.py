@@ -35,9 +35,10 @@ def _scaled_float32(X: np.ndarray, exponent: int) -> np.ndarray:
         return np.array(X, dtype=np.float32, copy=True)  # never touch the caller's array
     X = np.asarray(X)
     out = np.empty(X.shape, dtype=np.float32)
-    step = max(1, _CHUNK_BYTES // (8 * max(1, int(np.prod(X.shape[1:])))))
-    for lo in range(0, len(X), step):
-        out[lo : lo + step] = np.ldexp(np.asarray(X[lo : lo + step], dtype=np.float64), exponent)
+    rows, into = np.atleast_1d(X), np.atleast_1d(out)  # a 0-d array is one row (into is a view of out)
+    step = max(1, _CHUNK_BYTES // (8 * max(1, int(np.prod(rows.shape[1:])))))
+    for lo in range(0, len(rows), step):
+        into[lo : lo + step] = np.ldexp(np.asarray(rows[lo : lo + step], dtype=np.float64), exponent)
     return out
 
 
@@ -107,7 +108,7 @@ def nearest_distances(A: np.ndarray, B: np.ndarray) -> np.ndarray:
         d = np.ldexp(nearest_distances(_scaled_float32(A, exponent), _scaled_float32(B, exponent)).astype(np.float64),
                      -exponent)
         # float32 as everywhere else, unless the distances themselves exceed its range (then inf).
-        return d.astype(np.float32) if d.max(initial=0.0) < np.finfo(np.float32).max else d
+        return d.astype(np.float32) if d.max(initial=0.0) <= np.finfo(np.float32).max else d
     A = np.asarray(A, dtype=np.float32)
     B = np.asarray(B, dtype=np.float32)
     bb = np.einsum("ij,ij->i", B, B)

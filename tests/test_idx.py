@@ -432,3 +432,40 @@ def test_a_zip_directory_asking_for_a_newer_zip_version_is_an_archive_error(tmp_
     archive.write_bytes(bytes(data))
     with pytest.raises(IDXFormatError, match=r"a\.zip: not a readable zip archive \(zip file version 14\.8\)"):
         read_idx(ZipMember(str(archive), "m"))
+
+
+def test_xz_garbage_after_padding_and_a_second_stream_is_located_from_the_file_start(tmp_path):
+    import lzma
+
+    raw = to_idx_bytes(np.arange(40, dtype=np.uint8))
+    one, two = (lzma.compress(part, format=lzma.FORMAT_XZ) for part in (raw[:21], raw[21:]))
+    # The padding between the streams counts towards the position of the end of the data.
+    path = _write(tmp_path, "padded.xz", one + b"\0" * 4 + two + b"junk")
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(path)
+    end = len(one) + 4 + len(two)
+    assert err.value.problem == f"trailing garbage: 4 bytes after the end of the xz data (at byte {end:,})"
+
+
+@pytest.mark.parametrize("tail", [b"ab", b"\xfd7zXZ\x00"], ids=["garbage", "xz-magic"])
+def test_xz_trailing_garbage_at_a_read_boundary_is_reported_without_reading_on(tmp_path, tail):
+    import lzma
+    import zipfile
+
+    from mnist_hf.archives import ZipMember
+
+    xz = lzma.compress(to_idx_bytes(np.arange(10, dtype=np.uint8)), format=lzma.FORMAT_XZ)
+    # The tail ends exactly where the first 256 KiB read does, after zero bytes that are not stream
+    # padding (2 more than a multiple of 4): garbage however the next read would go on.
+    data = xz + bytes((1 << 18) - len(xz) - len(tail)) + tail + b"x" * 100
+    archive = tmp_path / "a.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("m", data)
+    damaged = bytearray(archive.read_bytes())
+    damaged[damaged.find(b"x" * 100)] = ord("y")  # a bad CRC, which zipfile reports only at the member's end
+    archive.write_bytes(bytes(damaged))
+    # Reading on past the garbage would report the damaged archive instead of the garbage found first.
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(ZipMember(str(archive), "m"))
+    assert err.value.problem == (f"trailing garbage: {len(data) - len(xz):,} bytes after the end of the xz data "
+                                 f"(at byte {len(xz):,})")

@@ -15,12 +15,12 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 
 # NAME | files to mutate | the tests of those files
 MODULES=(
-  "distances|splitters/distances.py|tests/test_splitters.py"
+  "distances|splitters/distances.py|tests/test_splitters.py tests/test_distances_mutants.py"
   # The engine tests call the metrics too, but take 2 minutes per mutant: the metrics' own tests.
   "metrics|splitters/metrics.py|$(printf 'tests/test_compare.py::%s ' test_metrics_by_hand test_other_metrics test_bad_input \
      test_log_loss_regret_is_oriented_lower_is_better test_summary_follows_from_the_table \
      test_every_measure_comes_with_its_spread_over_repeats \
-     test_metric_edges_by_hand test_log_loss_metric_knows_classes_missing_from_y)"
+     test_metric_edges_by_hand test_log_loss_metric_knows_classes_missing_from_y) tests/test_metrics_mutants.py"
   "idx|mnist_hf/idx.py|tests/test_idx.py tests/test_fuzz_idx.py tests/test_family.py::test_xz_idx_reading_and_its_errors"
   "fetch|mnist_hf/fetch.py|tests/test_download.py tests/test_data_dir.py"
   # hub: test_cli.py calls no hub function; the crash tests (a SIGKILL at random moments, a failure at each
