@@ -704,3 +704,113 @@ def test_resolve_files_downloads_every_file_with_the_timeout(unit_server, tmp_pa
     assert out["test_images"].origin == server.url("a") + NAME and out["test_images"].spec is spec
     timeout = manager.download_config.storage_options["http"]["client_kwargs"]["timeout"]
     assert (timeout.connect, timeout.sock_read) == (3.0, 3.0)
+
+
+# --- Limits, credentials and content limits along every path (mutation testing) ------------------
+
+def test_file_digest_limit_allows_exactly_limit_bytes_and_counts_every_chunk(tmp_path):
+    # The limit is what the published rows hold: content of exactly that size is the published
+    # size and must be hashed; one byte more, even spread over two chunks, must stop.
+    content = np.random.default_rng(4).bytes(2**20 + 2**19)
+    path = tmp_path / "f.gz"
+    path.write_bytes(gzip.compress(content, compresslevel=1))
+    digest = fetch.file_digest(str(path), "sha256", decompress="gzip", limit=len(content))
+    assert digest == hashlib.sha256(content).hexdigest()
+    with pytest.raises(fetch._ContentTooLong) as err:
+        fetch.file_digest(str(path), "sha256", decompress="gzip", limit=len(content) - 1)
+    assert str(err.value) == str(len(content) - 1)  # the error says which limit was passed
+
+
+def test_verify_file_hashes_an_uncompressed_file_whatever_max_content(tmp_path):
+    # Only decompression can turn a small file into a long read; a raw file is judged by its
+    # content hash, never reported as decompressing past the limit.
+    other = _idx_content(seed=1)
+    path = tmp_path / "raw"
+    path.write_bytes(other)
+    spec = _spec(_idx_content())
+    v = fetch.verify_file(str(path), spec, max_content=100)
+    assert (v.status, v.ok) == ("unverified", False)
+    assert v.detail.startswith(f"md5 {hashlib.md5(other).hexdigest()} / content sha256 "
+                               f"{hashlib.sha256(other).hexdigest()[:16]}... match neither")
+
+
+@pytest.mark.parametrize("source", ["data_dir", "system copy", "mirror"])
+def test_every_source_stops_reading_content_past_the_published_rows(unit_server, tmp_path, caplog, source):
+    # Each way resolve_files finds a file must hand the dataset's content limit down to the
+    # checksum, or a decompression bomb from that source is read to its end (issue 19, case 1).
+    server, spec = unit_server
+    content = _idx_content()
+    dataset = dataclasses.replace(SPECS["fashion_mnist"], files={"test_images": spec},
+                                  split_sizes={"train": 60000, "test": 5})
+    assert dataset.content_limit("test_images") == len(content)
+    bomb = gzip.compress(content + bytes(2**20))
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / NAME).write_bytes(bomb)
+    server.mirrors.update({"bomb": {NAME: bomb}, "good": "ok"})
+    too_long = f"decompresses to more than the {len(content):,} bytes the published file holds (not read further)"
+    kw = {"data_dir": None, "system_dirs": [], "mirrors": [server.url("good")],
+          "dl_manager": _manager(tmp_path / "cache"), "timeout": 3.0}
+    with caplog.at_level(logging.WARNING, logger="mnist_hf.fetch"):
+        if source == "data_dir":
+            out = fetch.resolve_files(dataset, **{**kw, "data_dir": str(folder)})
+            assert out["test_images"].verification.detail.endswith(too_long)  # used as given, with the reason
+        elif source == "system copy":
+            out = fetch.resolve_files(dataset, **{**kw, "system_dirs": [str(folder)]})
+            assert out["test_images"].origin == server.url("good") + NAME
+        else:
+            with pytest.raises(ChecksumError) as err:
+                fetch.resolve_files(dataset, **{**kw, "mirrors": [server.url("bomb")]})
+            assert too_long in _reasons(str(err.value))["bomb"]
+    warned = [r.getMessage() for r in caplog.records if r.name == "mnist_hf.fetch"]
+    ending = too_long + ("); using it as given" if source == "data_dir" else "")
+    assert len(warned) == 1 and warned[0].endswith(ending), warned
+
+
+@pytest.mark.parametrize("userinfo, sent", [
+    ("alice:p@ss", b"alice:p@ss"),  # an unencoded "@" in the password: the host follows the last one
+    (":S3cretPw", b":S3cretPw"),  # no user name: sent empty
+    ("alice", b"alice:"),  # no password: sent empty
+])
+def test_download_file_sends_the_mirrors_user_information_as_basic_auth(unit_server, tmp_path, userinfo, sent):
+    server, spec = unit_server
+    server.mirrors["a"] = "ok"
+    server.authorization = "Basic " + base64.b64encode(sent).decode()
+    try:
+        manager = _manager(tmp_path / "cache")
+        url = server.url("a").replace("http://", f"http://{userinfo}@")
+        got = fetch.download_file(manager, spec, [url])
+    finally:
+        server.authorization = None  # the server is shared by the module's tests
+    assert got.origin == server.url("a").replace("http://", "http://***@") + NAME
+    assert got.path == fetch._cache_path(manager, server.url("a") + NAME)  # cached under the plain URL
+
+
+def test_download_file_sends_no_password_to_a_later_mirror_without_one(unit_server, tmp_path):
+    # The server wants alice's password on every request: the mirror given without it must not
+    # inherit it from the mirror tried before, so it is refused.
+    server, spec = unit_server
+    server.mirrors.update({"down": "404", "good": "ok"})
+    server.authorization = "Basic " + base64.b64encode(b"alice:S3cretPw").decode()
+    try:
+        with pytest.raises(MirrorError) as err:
+            fetch.download_file(_manager(tmp_path / "cache"), spec,
+                                [_with_password(server.url("down")), server.url("good")])
+    finally:
+        server.authorization = None
+    reasons = _reasons(str(err.value))
+    assert reasons["down"].startswith("HTTP 404") and reasons["good"].startswith("HTTP 401")
+
+
+def test_use_credentials_sets_and_clears_auth_for_http_and_https(tmp_path):
+    # An https mirror gets its password through the "https" storage options, as an http one
+    # through "http"; a mirror without credentials clears both, keeping the caller's other options.
+    manager = _manager(tmp_path)
+    options = manager.download_config.storage_options
+    options["https"] = {"client_kwargs": {"trust_env": True}, "block_size": 0}
+    fetch._use_credentials(manager, ("alice", "S3cretPw"))
+    for protocol in ("http", "https"):
+        assert tuple(options[protocol]["client_kwargs"]["auth"])[:2] == ("alice", "S3cretPw")
+    fetch._use_credentials(manager, None)
+    assert options["https"] == {"client_kwargs": {"trust_env": True}, "block_size": 0}
+    assert options["http"] == {"client_kwargs": {}}
