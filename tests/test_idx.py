@@ -469,3 +469,72 @@ def test_xz_trailing_garbage_at_a_read_boundary_is_reported_without_reading_on(t
         read_idx(ZipMember(str(archive), "m"))
     assert err.value.problem == (f"trailing garbage: {len(data) - len(xz):,} bytes after the end of the xz data "
                                  f"(at byte {len(xz):,})")
+
+
+def _peak_bytes(call):
+    """The most memory (bytes, as tracemalloc sees Python and numpy allocations) held during ``call()``."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_large_xz_file_is_read_in_bounded_pieces_of_compressed_data(tmp_path):
+    import lzma
+    import zlib
+
+    from mnist_hf.idx import iter_idx
+
+    # 16 MiB of random (incompressible) data: the file is as large as its content. Sixteen streams of the
+    # same 1 MiB compress in a fraction of a second, where one 16 MiB stream would take seconds.
+    piece = np.random.default_rng(0).integers(0, 256, 1 << 20, dtype=np.uint8)
+    header = bytes([0, 0, 8, 1]) + struct.pack(">I", 16 << 20)
+    first, other = (lzma.compress(b, format=lzma.FORMAT_XZ, preset=0) for b in (header + piece.tobytes(), piece.tobytes()))
+    path = _write(tmp_path, "big.xz", first + other * 15)
+    assert os.path.getsize(path) > 16 << 20
+
+    expected = 0
+    for _ in range(16):
+        expected = zlib.crc32(piece, expected)
+    got = []
+
+    def read_all():
+        crc, count = 0, 0
+        for block in iter_idx(path, 1 << 18):  # none is kept; a checksum (no copies) checks them
+            crc, count = zlib.crc32(block, crc), count + len(block)
+        got.append((crc, count))
+
+    # iter_idx holds one 256 KiB block; the compressed bytes come 256 KiB at a time. Reading the rest of
+    # the file at once would hold all 16 MiB of it.
+    assert _peak_bytes(read_all) < 4 << 20
+    assert got == [(expected, 16 << 20)]
+
+
+def test_megabytes_of_xz_stream_padding_are_read_in_bounded_pieces(tmp_path):
+    import lzma
+
+    array = np.arange(40, dtype=np.uint8)
+    xz = lzma.compress(to_idx_bytes(array), format=lzma.FORMAT_XZ, preset=0)  # a 256 KiB dictionary
+    path = _write(tmp_path, "padded.xz", xz + bytes(16 << 20))  # null stream padding, a multiple of 4: valid
+    result = []
+    # The padding is read (and skipped) a piece at a time: the rest of the file at once would hold 16 MiB.
+    assert _peak_bytes(lambda: result.append(read_idx(path))) < 4 << 20
+    np.testing.assert_array_equal(result[0], array)
+
+
+@pytest.mark.parametrize("compression", ["gzip", "xz"])
+def test_data_past_the_declared_size_is_reported_before_what_follows_the_stream(tmp_path, compression):
+    import lzma
+
+    raw = to_idx_bytes(np.arange(40, dtype=np.uint8)) + b"EF"  # 2 bytes more than the header declares
+    packed = gzip.compress(raw, mtime=0) if compression == "gzip" else lzma.compress(raw, format=lzma.FORMAT_XZ)
+    path = _write(tmp_path, "a." + ("gz" if compression == "gzip" else "xz"), packed + b"junk")
+    # The first byte after the declared data is the first problem. Asking the decompressor for more than
+    # one byte lets it finish the stream and report the junk after it instead.
+    with pytest.raises(IDXFormatError) as err:
+        read_idx(path)
+    assert err.value.problem == f"trailing garbage: the {compression} stream has bytes after the 40 declared"
