@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import errno
 import fnmatch
 import hashlib
 import inspect
@@ -1058,3 +1059,246 @@ def test_a_bad_hub_timeout_is_refused_before_any_work(fake_hub, synthetic_dir, t
     assert fake_hub.calls == [] and not (tmp_path / "c").exists()
     with pytest.raises(ValueError, match="hub_timeout must be a positive number of seconds"):
         push.push("mnist", REPO, token=TOKEN, hub_timeout=float(value), data_dir=str(tmp_path / "none"))
+
+
+# --- the per-request deadline, in process: a real httpx2 and a fake inner transport ------------------------------
+# The drip-server test above runs in a subprocess, where nothing can be attributed to single lines; these pin each
+# piece of _DeadlineTransport and _progress_stream. httpx2 is imported inside the tests, as above (it comes with
+# huggingface_hub >= 1.0 only).
+
+class FakeTransport:
+    """An httpx transport: reads the request body as httpx does, then answers, fails, or stalls until closed."""
+
+    def __init__(self, answer=None, error=None, delay=0.05, stall=False):
+        self.answer, self.error, self.delay, self.stall = answer, error, delay, stall
+        self.closed = threading.Event()
+        self.requests, self.bodies, self.threads = [], [], []
+        self.pool_info = "the inner transport's own attribute"
+
+    def handle_request(self, request):
+        self.requests.append(request)
+        self.threads.append(threading.current_thread())
+        self.bodies.append(b"".join(request.stream))
+        time.sleep(self.delay)  # so the caller is still waiting when it first looks at the clock
+        if self.stall:  # gives up only once closed (bounded, so a missing deadline fails the test instead of hanging)
+            if not self.closed.wait(3):
+                raise AssertionError("the stalled transport was never closed")
+            raise OSError("connection closed under the request")
+        if self.error is not None:
+            raise self.error
+        return self.answer
+
+    def close(self):
+        self.closed.set()
+
+
+def _response(size: int, content_length: bool = True):
+    """A 200 answer of ``size`` bytes, streamed, with or without a Content-Length; ``read`` says whether it was read."""
+    import httpx2
+
+    read = []
+
+    class Body(httpx2.SyncByteStream):
+        def __iter__(self):
+            read.append(True)
+            yield b"x" * size
+
+    headers = {"Content-Length": str(size)} if content_length else {}
+    return httpx2.Response(200, headers=headers, stream=Body()), read
+
+
+def _deadline(inner, seconds=0.3):
+    import httpx2
+
+    return push._DeadlineTransport(inner, seconds, httpx2)
+
+
+@pytest.mark.parametrize("size, content_length, read_in_full", [
+    (2, True, True),
+    (0, False, True),  # no Content-Length (a chunked answer): read in full
+    (push._ANSWER_IN_FULL, True, True),  # the largest answer read in full
+    (push._ANSWER_IN_FULL + 1, True, False),  # a download: left to stream, with httpx's per-read timeouts
+])
+def test_a_deadline_transport_returns_the_answer_read_in_full_only_when_small(size, content_length, read_in_full):
+    import httpx2
+
+    answer, read = _response(size, content_length)
+    inner = FakeTransport(answer)
+    request = httpx2.Request("POST", "https://hub.example/api", content=b"the body")
+    assert _deadline(inner).handle_request(request) is answer
+    # the inner transport got this very request, its body intact, on the request's own worker thread
+    assert inner.requests == [request] and inner.bodies == [b"the body"]
+    assert bool(read) is read_in_full and answer.is_stream_consumed is read_in_full
+    if read_in_full:
+        assert answer.content == b"x" * size
+    # the worker is named for a thread dump, and a daemon: a request abandoned at the deadline must not keep the
+    # process from exiting
+    (worker,) = inner.threads
+    assert worker is not threading.current_thread()
+    assert worker.name == "mnist_hf hub request" and worker.daemon is True
+    assert not inner.closed.is_set()
+
+
+def test_a_deadline_transport_hands_the_inner_transports_error_to_the_caller_unchanged():
+    import httpx2
+
+    request = httpx2.Request("GET", "https://hub.example/api/whoami-v2")
+    error = httpx2.ConnectError("refused", request=request)
+    with pytest.raises(httpx2.ConnectError) as e:
+        _deadline(FakeTransport(error=error)).handle_request(request)
+    assert e.value is error  # the same object, so huggingface_hub and _classify see what httpx raised
+
+    class Broken(httpx2.SyncByteStream):  # an error reading the answer (in the worker) is handed over the same way
+        def __iter__(self):
+            raise httpx2.ReadError("connection reset", request=request)
+            yield b""
+
+    with pytest.raises(httpx2.ReadError, match="connection reset"):
+        _deadline(FakeTransport(httpx2.Response(200, stream=Broken()))).handle_request(request)
+
+
+def test_a_stalled_request_is_given_up_at_the_deadline_and_its_connections_closed():
+    import httpx2
+
+    inner = FakeTransport(stall=True)
+    request = httpx2.Request("GET", "https://hub.example/api/whoami-v2")
+    start = time.monotonic()
+    with pytest.raises(httpx2.ReadTimeout) as e:
+        _deadline(inner, 0.25).handle_request(request)
+    waited = time.monotonic() - start
+    # a ReadTimeout, so _classify says "did not answer within"; it names the seconds and carries the request
+    assert str(e.value) == "no complete answer within 0.25 s" and e.value.request is request
+    assert inner.closed.is_set()  # the pool is closed, so the stalled connection is not reused
+    assert 0.25 <= waited < 2, waited  # not before the deadline; loosely after it
+
+
+def test_an_upload_that_keeps_making_progress_is_not_cut_off_at_the_deadline():
+    import httpx2
+
+    def slow_body():  # each pause well within the deadline, the whole upload well past it
+        for i in range(8):
+            time.sleep(0.1)
+            yield b"chunk%d;" % i
+
+    answer, _ = _response(2)
+    inner = FakeTransport(answer)
+    request = httpx2.Request("PUT", "https://hub.example/upload", content=slow_body())
+    start = time.monotonic()
+    assert _deadline(inner, 0.5).handle_request(request) is answer
+    assert time.monotonic() - start > 0.5  # the upload did outlast the deadline
+    assert inner.bodies == [b"".join(b"chunk%d;" % i for i in range(8))] and not inner.closed.is_set()
+
+
+def test_the_progress_stream_notes_each_chunk_and_the_end_and_closes_what_it_wraps():
+    import httpx2
+
+    class Upload:
+        closed = False
+
+        def __iter__(self):
+            for chunk in (b"a", b"b"):
+                time.sleep(0.02)
+                yield chunk
+            time.sleep(0.02)
+
+        def close(self):
+            self.closed = True
+
+    upload = Upload()
+    progress = push._progress_stream(httpx2, upload)
+    assert isinstance(progress, httpx2.SyncByteStream)  # httpx accepts it as a request body
+    seen = [progress.last]
+    chunks = []
+    for chunk in progress:
+        chunks.append(chunk)
+        seen.append(progress.last)
+    seen.append(progress.last)
+    assert chunks == [b"a", b"b"]
+    assert all(isinstance(t, float) for t in seen)
+    assert seen[0] < seen[1] < seen[2] < seen[3] <= time.monotonic()  # each chunk, then the end, moves it on
+    assert not upload.closed
+    progress.close()
+    assert upload.closed
+    push._progress_stream(httpx2, [b"a plain list, no close"]).close()  # nothing to close: fine
+
+
+def test_a_deadline_transport_passes_other_attributes_through_to_the_inner_one():
+    inner = FakeTransport()
+    assert _deadline(inner).pool_info == "the inner transport's own attribute"
+
+
+# --- the remaining pieces of push, export and card ---------------------------------------------------------------
+
+def test_a_token_lookup_that_fails_is_an_auth_error_saying_why(monkeypatch):
+    import huggingface_hub
+
+    def failing_exchange():  # HF_OIDC_RESOURCE set and the identity provider refused
+        raise RuntimeError("token exchange refused by https://alice:S3cretPw@idp.example/token")
+
+    monkeypatch.setattr(huggingface_hub, "get_token", failing_exchange)
+    with pytest.raises(push.HubError) as e:
+        push._find_token(None)
+    assert e.value.kind == "auth"  # exit code 3, as for a missing token
+    assert str(e.value) == "could not get a token: RuntimeError: token exchange refused by https://***@idp.example/token"
+    assert push._find_token(TOKEN) == TOKEN  # a token given is used without asking
+
+
+@pytest.mark.parametrize("value", [True, False, "60", None])
+def test_a_hub_timeout_that_is_not_a_number_is_refused(value):
+    # True is an int to Python, but `--hub-timeout` / hub_timeout=True is a mistake, not one second
+    with pytest.raises(ValueError, match=r"^hub_timeout must be a positive number of seconds, got "):
+        push.check_hub_timeout(value)
+
+
+def test_a_hub_timeout_below_one_second_is_accepted():
+    assert push.check_hub_timeout(0.5) == 0.5 and push.check_hub_timeout(1) == 1.0
+    assert isinstance(push.check_hub_timeout(3), float)
+
+
+def test_the_pushed_card_names_the_repository_in_its_example(fake_hub, synthetic_dir, tmp_path):
+    # the card on the Hub is read there: its load_dataset example names the repository, not the temporary folder
+    assert main(_push_args(synthetic_dir, tmp_path, "--token", TOKEN)) == 0
+    card = fake_hub.repo(REPO).files["README.md"].decode()
+    assert f'load_dataset("{REPO}", "mnist")\n' in card
+    assert "from the folder" not in card and "REPO_OR_FOLDER" not in card
+
+
+@pytest.mark.parametrize("under", ["", "out"])
+def test_an_export_folder_that_is_a_file_is_refused_with_a_complete_os_error(tmp_path, under):
+    from mnist_hf.export import check_folder
+
+    (tmp_path / "file").write_text("not a folder")
+    path = tmp_path / "file" / under if under else tmp_path / "file"
+    with pytest.raises(NotADirectoryError) as e:
+        check_folder(path)
+    # the usual OSError fields, so the command line prints "[Errno 20] Not a directory: 'PATH'" like the OS would
+    assert (e.value.errno, e.value.strerror, e.value.filename) == (errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(path))
+    assert str(e.value) == f"[Errno {errno.ENOTDIR}] {os.strerror(errno.ENOTDIR)}: {str(path)!r}"
+
+
+def test_a_card_broken_while_the_export_waited_for_the_lock_is_named_as_the_caller_asked(tmp_path, monkeypatch):
+    from mnist_hf import export as export_module
+
+    out = tmp_path / "out"
+    remove_stale = export_module._remove_stale_staging
+
+    def someone_edits_the_card_meanwhile(folder):  # after the first check, before the read under the lock
+        (folder / "README.md").write_text("---\nconfigs: just-a-string\n---\n# edited by hand\n")
+        remove_stale(folder)
+
+    monkeypatch.setattr(export_module, "_remove_stale_staging", someone_edits_the_card_meanwhile)
+    with pytest.raises(card_module.CardError) as e:
+        export_module.commit_export(out, _tiny_prepared("mnist"), export_module.MAX_SHARD_BYTES,
+                                    where="me/x/README.md on the Hub")
+    assert str(e.value).startswith("me/x/README.md on the Hub: `configs` in the card's YAML header")
+    assert not (out / "mnist").exists()  # and nothing was written
+
+
+@pytest.mark.parametrize("key", ["dataset_info", "configs"])
+def test_card_text_names_the_card_when_its_entries_are_not_entries(key):
+    # card_text checks the metadata it is given, as load_card does, and names the card as told
+    meta = {key: [{"no config_name": 1}]}
+    with pytest.raises(card_module.CardError) as e:
+        card_module.card_text(meta, None, _tiny_prepared("mnist"), "mnist/0123456789ab", "me/x/README.md on the Hub")
+    assert str(e.value) == (f"me/x/README.md on the Hub: `{key}` in the card's YAML header is not a list of entries "
+                            "with a config_name")
