@@ -334,3 +334,48 @@ def test_a_tall_narrow_header_beyond_pils_limit_is_pils_verdict_not_an_allocatio
     head = _png(2**31 - 1, 2, b"\0\0\0")
     with pytest.raises(ValueError, match=r"^image 0 cannot be decoded \(DecompressionBombError"):
         decode_png_batch([head])
+
+
+def test_encoder_deflates_at_isal_level_1_not_its_default_level_2():
+    # The module deflates with ISA-L at level 1, its fastest; ISA-L's default level is 2, which
+    # writes other bytes once an image is a few KB (28x28 images happen to come out the same).
+    isal_zlib = pytest.importorskip("isal.isal_zlib")
+    image = _random((1, 100, 100), seed=5) * (_random((1, 100, 100), seed=6) < 51)  # 80% black
+    (png,) = encode_png_batch(image)
+    (_, _), (kind, data), (_, _) = _chunks(png)
+    scanlines = _scanlines(image[0])
+    assert isal_zlib.compress(scanlines, 1) != isal_zlib.compress(scanlines, 2)  # the test can tell
+    assert (kind, data) == (b"IDAT", isal_zlib.compress(scanlines, 1))
+
+
+def test_an_empty_batch_encodes_to_no_pngs_even_2_31_pixels_wide():
+    # No image, so no memory: the header is still packed, with the width as an unsigned 32-bit
+    # field (PNG's own), so a width of 2**31 is no error.
+    assert encode_png_batch(np.zeros((0, 1, 2**31), np.uint8)) == []
+
+
+def test_a_zlib_stream_cut_short_by_the_idat_length_is_not_read_on_into_the_crc_and_iend():
+    # A stored (uncompressed) zlib stream of pixels summing to 65520, so its Adler-32 ends in two
+    # zero bytes: the IDAT declares all but its last 6 bytes (the last two pixels and the
+    # checksum), which follow as the IDAT CRC and, with the zeros that start IEND, complete it.
+    # Only the IDAT's own bytes are pixel data: the image is truncated, as PIL says.
+    pixels = np.zeros(16 * 17, np.uint8)
+    pixels[:256], pixels[-1] = 255, 240
+    scanlines = _scanlines(pixels.reshape(16, 17))
+    stream = zlib.compress(scanlines, 0)
+    assert zlib.adler32(scanlines) & 0xFFFF == 0 and stream[-2:] == b"\0\0"
+    data = stream[:-6]
+    png = (_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", 17, 16, 8, 0, 0, 0, 0))
+           + struct.pack(">I", len(data)) + b"IDAT" + data + stream[-6:-2] + _IEND)
+    with pytest.raises(ValueError, match=r"^image 0 cannot be decoded \(OSError: image file is truncated"):
+        decode_png_batch([png])
+    with pytest.raises(ValueError, match=r"^image 1 cannot be decoded \(OSError: image file is truncated"):
+        decode_png_batch([encode_png_batch(np.zeros((1, 16, 17), np.uint8))[0], png], shape=(16, 17))
+
+
+def test_a_one_shot_iterator_of_pngs_is_refused_not_consumed():
+    # The batch is walked twice (lengths, then the bytes): an iterator would be empty the second
+    # time, so it is refused up front (it has no len) rather than misread as empty images.
+    pngs = encode_png_batch(np.zeros((2, 3, 4), np.uint8))
+    with pytest.raises(TypeError, match="has no len"):
+        decode_png_batch(iter(pngs))
