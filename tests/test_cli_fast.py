@@ -751,3 +751,18 @@ def test_preview_grid_default_shape(tmp_path, pyplot, monkeypatch):
     assert fig.axes[0].get_subplotspec().get_gridspec().get_geometry() == (4, 8)
     assert tuple(fig.get_size_inches()) == pytest.approx((8 * 1.3, 4 * 1.5))
     plt.close(fig)
+
+
+def test_preview_leaves_matplotlib_on_the_agg_backend_by_its_documented_name(tmp_path, pyplot):
+    # write_preview selects matplotlib's non-interactive "Agg" backend (no window, works headless), from
+    # whatever backend was in use. matplotlib keeps the name as given: code that checks
+    # matplotlib.get_backend() == "Agg" afterwards must see "Agg", not "agg" or "AGG".
+    import matplotlib
+
+    matplotlib.use("svg")
+    assert matplotlib.get_backend() == "svg"
+    path = str(tmp_path / "grid.png")
+    assert cli.write_preview(_images(1), path, NAMES, rows=1, cols=1) == path
+    assert matplotlib.get_backend() == "Agg"
+    with open(path, "rb") as fh:
+        assert _png_size(fh.read()) == (130, 150)

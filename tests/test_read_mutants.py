@@ -451,3 +451,86 @@ def test_load_passes_the_download_mode_on(tmp_path):
     np.testing.assert_array_equal(x, first["t10k-images-idx3-ubyte"])  # the prepared copy, as cached
     x, _ = to_numpy(mnist_hf.load("mnist", download_mode="force_redownload", **options)["test"], normalize=False)
     np.testing.assert_array_equal(x, second["t10k-images-idx3-ubyte"])
+
+
+# --- PNG decoding threads: the number asked for, or the CPUs (at most 8), and none for one task ----
+
+class _SpyPool:
+    """Stands in for ThreadPoolExecutor in mnist_hf.arrays: records the pool size asked for and
+    runs the tasks in order on the calling thread (deterministic, no threads needed)."""
+
+    made: list[int | None] = []
+
+    def __init__(self, max_workers=None):
+        _SpyPool.made.append(max_workers)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, items):
+        return map(fn, items)
+
+
+@pytest.fixture
+def spy_png_pool(monkeypatch):
+    import mnist_hf.arrays as arrays
+
+    _SpyPool.made = []
+    monkeypatch.setattr(arrays, "ThreadPoolExecutor", _SpyPool)
+    return _SpyPool.made
+
+
+def test_png_worker_threads_are_the_number_asked_for(monkeypatch, spy_png_pool):
+    """num_threads reaches the decoder through to_numpy and image_array: 1 means no pool at all
+    (decoding on the caller's thread), n means a pool of exactly n, whatever the CPU count."""
+    import mnist_hf.arrays as arrays
+
+    monkeypatch.setattr(arrays.os, "cpu_count", lambda: 4)  # the default would be a pool of 4
+    images = _images(4, 3, 4, 21)
+    ds = _png_dataset(encode_png_batch(images))
+    for read in (lambda **kw: to_numpy(ds, normalize=False, **kw)[0], lambda **kw: image_array(ds, **kw)):
+        for threads, pools in ((1, []), (2, [2]), (3, [3])):
+            spy_png_pool.clear()
+            np.testing.assert_array_equal(read(batch_size=1, num_threads=threads), images)  # 4 tasks
+            assert spy_png_pool == pools, threads
+
+
+def test_png_worker_threads_default_to_the_cpus_up_to_eight(monkeypatch, spy_png_pool):
+    """Without num_threads: a pool of one thread per CPU, at most 8; an unknown CPU count means
+    one CPU, so no pool."""
+    import mnist_hf.arrays as arrays
+
+    images = _images(3, 3, 4, 22)
+    ds = _png_dataset(encode_png_batch(images))
+    for cpus, pools in ((4, [4]), (16, [8]), (8, [8]), (None, []), (1, [])):
+        monkeypatch.setattr(arrays.os, "cpu_count", lambda cpus=cpus: cpus)
+        spy_png_pool.clear()
+        np.testing.assert_array_equal(image_array(ds, batch_size=1), images)
+        assert spy_png_pool == pools, cpus
+
+
+def test_a_single_png_task_is_decoded_without_a_pool(spy_png_pool):
+    """One task (all images in one batch) is decoded on the caller's thread; two tasks on two
+    threads use a pool."""
+    images = _images(3, 3, 4, 23)
+    ds = _png_dataset(encode_png_batch(images))
+    np.testing.assert_array_equal(image_array(ds, batch_size=3, num_threads=2), images)
+    assert spy_png_pool == []
+    np.testing.assert_array_equal(image_array(ds, batch_size=2, num_threads=2), images)  # 2 tasks
+    assert spy_png_pool == [2]
+
+
+def test_an_object_without_an_indices_attribute_reads_as_its_table():
+    """Rows are looked up through ``_indices`` only when the object has one: a table-backed
+    stand-in for a Dataset (features, column_names, data, but no ``_indices``) reads as is."""
+    from types import SimpleNamespace
+
+    images = _images(3, 2, 2, 24)
+    ds = datasets.Dataset.from_dict({"image": list(images), "label": [5, 6, 7]}, features=_array_features((2, 2)))
+    view = SimpleNamespace(features=ds.features, column_names=ds.column_names, data=ds.data)
+    x, y = to_numpy(view, normalize=False)
+    np.testing.assert_array_equal(x, images)
+    assert y.tolist() == [5, 6, 7]
