@@ -587,3 +587,23 @@ def test_array2d_storage_nests_rows_of_pixels(shape):
     assert storage.to_pylist() == images.tolist()
     assert len(storage.values) == shape[0] * shape[1]
     assert re.fullmatch(r"list<item: list<item: uint8>>", str(storage.type))
+
+
+def test_provenance_is_read_as_utf8_whatever_the_locale(tmp_path, monkeypatch):
+    # JSON is UTF-8 (RFC 8259). A record holding non-ASCII text (a hand-edited detail, or one
+    # written by a tool without ensure_ascii) must read back unchanged on a machine whose locale
+    # encoding is not UTF-8 (Windows' cp1252, a Latin-1 locale). Simulate such a locale: an
+    # open() in text mode without an encoding decodes as cp1252 here, so only an explicit
+    # UTF-8 reads "données" back (cp1252 would give "donnÃ©es").
+    import builtins
+
+    def locale_open(file, mode="r", *args, encoding=None, **kwargs):
+        if "b" not in mode and encoding is None:
+            encoding = "cp1252"
+        return builtins.open(file, mode, *args, encoding=encoding, **kwargs)
+
+    monkeypatch.setattr(mh, "open", locale_open, raising=False)
+    record = {"train_images": {"file": "x.gz", "path": "/données/x.gz", "origin": "data_dir /données",
+                               "verification": "unverified", "detail": "md5 vérifié"}}
+    (tmp_path / mh.PROVENANCE_FILE).write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+    assert mnist_hf.read_provenance(tmp_path) == record
