@@ -310,3 +310,105 @@ def test_target_matched_split_recorded_seed_picks_the_same_rows():
     pool, target = _no_signal()
     val = _val(TargetMatchedSplit(val_size=10, X_target=target, random_state=0), pool)
     assert val.tolist() == [4, 6, 25, 27, 30, 34, 42, 49, 51, 54]
+
+
+
+# --- a RandomState passed as random_state: every value of each draw counts -----------------------------
+# The seeds handed to k-means and to the classifier's folds are drawn from the caller's generator
+# with ``randint(2**31 - 1)``, i.e. from 0 .. 2**31 - 2. A generator whose next 32-bit output is
+# exactly 2**31 - 2 (the top of that range) must give that seed and consume one output; a draw over a
+# narrower range would reject the value, consume a second output and so shift every later draw.
+
+def _untemper(y):
+    # The inverse of MT19937's output tempering: the state word that makes the generator output ``y``.
+    y ^= y >> 18
+    y ^= (y << 15) & 0xEFC60000
+    r = y
+    for _ in range(5):
+        r = y ^ ((r << 7) & 0x9D2C5680)
+    y = r & 0xFFFFFFFF
+    r = y
+    for _ in range(3):
+        r = y ^ (r >> 11)
+    return r & 0xFFFFFFFF
+
+
+def _generator_whose_next_output_is(value):
+    rng = np.random.RandomState(0)
+    name, key, _, _, _ = rng.get_state()
+    key = key.copy()
+    key[0] = _untemper(value)
+    rng.set_state((name, key, 0, 0, 0.0))  # position 0: the next output is key[0], tempered
+    return rng
+
+
+def test_random_state_generator_at_the_top_of_the_seed_range_is_drawn_as_is():
+    rng = _generator_whose_next_output_is(2**31 - 2)
+    assert rng.randint(2**31 - 1) == 2**31 - 2  # the crafted state does what the tests below rely on
+
+
+def test_cluster_split_draws_the_kmeans_seed_from_the_full_range():
+    rng = _generator_whose_next_output_is(2**31 - 2)
+    val = _val(ClusterSplit(val_size=15, n_clusters=4, random_state=rng), _six_loose_blobs())
+    assert val.tolist() == [0, 1, 2, 3, 5, 6, 7, 8, 9, 18, 23, 29, 43, 47, 48]
+
+
+def test_target_matched_split_draws_the_fold_seed_from_the_full_range():
+    pool, target = _no_signal()
+    rng = _generator_whose_next_output_is(2**31 - 2)
+    val = _val(TargetMatchedSplit(val_size=10, X_target=target, random_state=rng), pool)
+    assert val.tolist() == [4, 6, 7, 13, 27, 29, 30, 34, 41, 54]
+
+
+def test_target_matched_split_reads_a_pandas_x_target_as_check_x_does():
+    # check_X accepts a DataFrame with extension dtypes by reading it as floats (here: pandas
+    # string columns holding numbers); the classifier must be trained on those floats too, not
+    # on the frame's raw (object, string) values, so the split is the one of the float target.
+    pd = pytest.importorskip("pandas")
+    pool, target = _no_signal()
+    as_strings = pd.DataFrame(target).astype("string")
+    got = _val(TargetMatchedSplit(val_size=10, X_target=as_strings, random_state=0), pool)
+    assert got.tolist() == _val(TargetMatchedSplit(val_size=10, X_target=target, random_state=0), pool).tolist()
+
+
+def test_cluster_split_clusters_in_mini_batches_of_4096_rows(monkeypatch):
+    # The batch size decides which rows a seeded split picks once the pool exceeds one batch
+    # (12,000 Gaussian rows in 60 clusters: batches of 4,097 change 26 of 1,200 validation rows), so
+    # it is part of what a seed reproduces.
+    import sklearn.cluster
+
+    import splitters.dissimilarity as dissimilarity
+
+    made = []
+
+    class Recorded(sklearn.cluster.MiniBatchKMeans):
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(dissimilarity, "MiniBatchKMeans", Recorded)
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    next(ClusterSplit(0.2, n_clusters=4, random_state=0).split(X))
+    (kwargs,) = made
+    assert {k: kwargs[k] for k in ("n_clusters", "n_init", "batch_size")} == {"n_clusters": 4, "n_init": 3,
+                                                                              "batch_size": 4096}
+
+
+def test_target_matched_split_default_classifier_runs_up_to_1000_iterations(monkeypatch):
+    # On ill-conditioned features the solver uses all its iterations, and the probabilities (so the
+    # rows picked) depend on how many it is given.
+    import sklearn.linear_model
+
+    import splitters.dissimilarity as dissimilarity
+
+    made = []
+
+    class Recorded(sklearn.linear_model.LogisticRegression):
+        def __init__(self, **kwargs):
+            made.append(kwargs)
+            super().__init__(**kwargs)
+
+    monkeypatch.setattr(dissimilarity, "LogisticRegression", Recorded)
+    rng = np.random.default_rng(0)
+    next(TargetMatchedSplit(0.2, X_target=rng.normal(1, 1, (20, 3)), random_state=0).split(rng.normal(size=(40, 3))))
+    assert made[0] == {"max_iter": 1000}  # the default classifier itself (its clones inside cross_val_predict follow)
