@@ -573,3 +573,10 @@ def test_line_floor_finds_a_line_steeper_than_the_grid_through_two_models():
     assert through == pytest.approx(0.21177, abs=1e-5)
     assert F._lad_probit_line(x, t) <= through + 1e-12
     assert F._lad_probit_line(np.array([0.0, 0.0]), np.array([0.3, 0.6])) == pytest.approx(0.15)
+
+
+def test_line_floor_polishes_with_tight_tolerances():
+    # Nelder-Mead with scipy's default tolerances (1e-4) stops 7e-12 above this floor.
+    x = np.array([0.085, -0.348, 0.25, -0.177, -0.317, -0.27])
+    t = np.array([0.395, 0.237, 0.834, 0.392, 0.965, 0.623])
+    assert F._lad_probit_line(x, t) <= 0.2201748995308567 + 2e-12
