@@ -371,22 +371,27 @@ def test_target_matched_split_reads_a_pandas_x_target_as_check_x_does():
     assert got.tolist() == _val(TargetMatchedSplit(val_size=10, X_target=target, random_state=0), pool).tolist()
 
 
-def test_cluster_split_clusters_in_mini_batches_of_4096_rows(monkeypatch):
-    # The batch size decides which rows a seeded split picks once the pool exceeds one batch
-    # (12,000 Gaussian rows in 60 clusters: batches of 4,097 change 26 of 1,200 validation rows), so
-    # it is part of what a seed reproduces.
-    import sklearn.cluster
-
+def _record_inits(monkeypatch, name: str) -> list[dict]:
+    """Swap the class ``name`` of splitters.dissimilarity for a subclass noting each constructor's keywords."""
     import splitters.dissimilarity as dissimilarity
 
-    made = []
+    made: list[dict] = []
+    real = getattr(dissimilarity, name)
 
-    class Recorded(sklearn.cluster.MiniBatchKMeans):
+    class Recorded(real):
         def __init__(self, **kwargs):
             made.append(kwargs)
             super().__init__(**kwargs)
 
-    monkeypatch.setattr(dissimilarity, "MiniBatchKMeans", Recorded)
+    monkeypatch.setattr(dissimilarity, name, Recorded)
+    return made
+
+
+def test_cluster_split_clusters_in_mini_batches_of_4096_rows(monkeypatch):
+    # The batch size decides which rows a seeded split picks once the pool exceeds one batch
+    # (12,000 Gaussian rows in 60 clusters: batches of 4,097 change 26 of 1,200 validation rows), so
+    # it is part of what a seed reproduces.
+    made = _record_inits(monkeypatch, "MiniBatchKMeans")
     X = np.random.default_rng(0).normal(size=(50, 3))
     next(ClusterSplit(0.2, n_clusters=4, random_state=0).split(X))
     (kwargs,) = made
@@ -397,18 +402,7 @@ def test_cluster_split_clusters_in_mini_batches_of_4096_rows(monkeypatch):
 def test_target_matched_split_default_classifier_runs_up_to_1000_iterations(monkeypatch):
     # On ill-conditioned features the solver uses all its iterations, and the probabilities (so the
     # rows picked) depend on how many it is given.
-    import sklearn.linear_model
-
-    import splitters.dissimilarity as dissimilarity
-
-    made = []
-
-    class Recorded(sklearn.linear_model.LogisticRegression):
-        def __init__(self, **kwargs):
-            made.append(kwargs)
-            super().__init__(**kwargs)
-
-    monkeypatch.setattr(dissimilarity, "LogisticRegression", Recorded)
+    made = _record_inits(monkeypatch, "LogisticRegression")
     rng = np.random.default_rng(0)
     next(TargetMatchedSplit(0.2, X_target=rng.normal(1, 1, (20, 3)), random_state=0).split(rng.normal(size=(40, 3))))
     assert made[0] == {"max_iter": 1000}  # the default classifier itself (its clones inside cross_val_predict follow)
