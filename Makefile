@@ -76,7 +76,7 @@ FUZZ_SECONDS ?= 300
 fuzz: $(VENV)/.installed
 	$(PY) scripts/maintenance/fuzz_idx.py --seconds $(FUZZ_SECONDS)
 
-# Mutation testing with mutmut (5 to 40 minutes a module on 2 cores; not part of `make test`): make mutation
+# Mutation testing with mutmut (2 to 16 minutes a group on 2 cores; not part of `make test`): make mutation
 # [MODULES="idx fetch"]. Scores and survivors: docs/mutation/.
 MODULES ?=
 .PHONY: mutation

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Mutation testing (mutmut 3) of the modules where a silent bug costs users most, one module at a
-# time, each against its own tests only. Not part of `make test`: 5 to 40 minutes a module on 2 busy cores.
+# Mutation testing (mutmut 3) of every module of mnist_hf and splitters with code, one group at a
+# time, each against its own tests only. Not part of `make test`: 2 to 16 minutes a group on 2 busy
+# cores, all sixteen about 90.
 #
 #   scripts/maintenance/mutation.sh [NAME ...]     # default: every module below; `make mutation` installs mutmut first
 #
