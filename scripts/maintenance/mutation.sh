@@ -6,7 +6,8 @@
 #   scripts/maintenance/mutation.sh [NAME ...]     # default: every module below; `make mutation` installs mutmut first
 #
 # Prints mutants / killed / survived / timeout / score per module and writes docs/mutation/summary.md
-# and docs/mutation/survivors.md. Work folders: mutants/NAME (mutmut browse / show / apply work there).
+# and docs/mutation/survivors.md, and copies the table into docs/guide/reliability.md. Work folders:
+# mutants/NAME (mutmut browse / show / apply work there).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
