@@ -13,6 +13,7 @@ import os
 import sys
 import threading
 import time
+import tracemalloc
 import zipfile
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,6 +58,16 @@ def make_idx_dir(directory: Path, *, n_train: int = 300, n_test: int = 60, class
     for name, arr in arrays.items():
         write_idx(directory / (name + (".gz" if compress else "")), arr)
     return arrays
+
+
+def peak_bytes(call) -> int:
+    """The most memory (bytes, as tracemalloc sees Python and numpy allocations) held during ``call()``."""
+    tracemalloc.start()
+    try:
+        call()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def cache_is_clean(cache_dir: Path) -> bool:

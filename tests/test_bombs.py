@@ -9,13 +9,12 @@ import dataclasses
 import gzip
 import lzma
 import struct
-import tracemalloc
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import cache_is_clean
+from helpers import cache_is_clean, peak_bytes
 
 import mnist_hf
 from mnist_hf import DataValidationError
@@ -84,15 +83,6 @@ def _load(config, data_dir, tmp_path):
                          image_format="array")
 
 
-def _peak(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_every_configuration_publishes_its_row_counts():
     for name, spec in SPECS.items():
         assert set(spec.parts) <= set(spec.split_sizes), name
@@ -119,7 +109,7 @@ def test_a_bomb_is_refused_from_its_header(container, tmp_path):
         message = str(e.value)
         assert "images-idx3" in message and "1,000,000 images" in message and f"{published:,}" in message, message
 
-    assert _peak(load) < 16 * MIB
+    assert peak_bytes(load) < 16 * MIB
     assert cache_is_clean(tmp_path / "cache")
 
 
@@ -131,7 +121,7 @@ def test_data_at_the_published_size_is_read_within_it(container, tmp_path, monke
     spec = SPECS[config]
     monkeypatch.setitem(SPECS, config, dataclasses.replace(spec, split_sizes={**spec.split_sizes, "train": n}))
     make(tmp_path / "full", n)
-    peak = _peak(lambda: _load(config, tmp_path / "full", tmp_path))
+    peak = peak_bytes(lambda: _load(config, tmp_path / "full", tmp_path))
     pixels, labels = n * 784, n * 8 * spec.label_width * 2  # the labels: as stored, and as int64 classes
     assert peak < pixels + labels + 16 * MIB, f"peak {peak / MIB:.1f} MiB for {pixels / MIB:.1f} MiB of pixels"
     ds = mnist_hf.load(config, data_dir=str(tmp_path / "full"), cache_dir=str(tmp_path / "cache"), system_dirs=(),

@@ -5,6 +5,7 @@ import struct
 
 import numpy as np
 import pytest
+from helpers import peak_bytes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -471,18 +472,6 @@ def test_xz_trailing_garbage_at_a_read_boundary_is_reported_without_reading_on(t
                                  f"(at byte {len(xz):,})")
 
 
-def _peak_bytes(call):
-    """The most memory (bytes, as tracemalloc sees Python and numpy allocations) held during ``call()``."""
-    import tracemalloc
-
-    tracemalloc.start()
-    try:
-        call()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_a_large_xz_file_is_read_in_bounded_pieces_of_compressed_data(tmp_path):
     import lzma
     import zlib
@@ -510,7 +499,7 @@ def test_a_large_xz_file_is_read_in_bounded_pieces_of_compressed_data(tmp_path):
 
     # iter_idx holds one 256 KiB block; the compressed bytes come 256 KiB at a time. Reading the rest of
     # the file at once would hold all 16 MiB of it.
-    assert _peak_bytes(read_all) < 4 << 20
+    assert peak_bytes(read_all) < 4 << 20
     assert got == [(expected, 16 << 20)]
 
 
@@ -522,7 +511,7 @@ def test_megabytes_of_xz_stream_padding_are_read_in_bounded_pieces(tmp_path):
     path = _write(tmp_path, "padded.xz", xz + bytes(16 << 20))  # null stream padding, a multiple of 4: valid
     result = []
     # The padding is read (and skipped) a piece at a time: the rest of the file at once would hold 16 MiB.
-    assert _peak_bytes(lambda: result.append(read_idx(path))) < 4 << 20
+    assert peak_bytes(lambda: result.append(read_idx(path))) < 4 << 20
     np.testing.assert_array_equal(result[0], array)
 
 
